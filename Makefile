@@ -1,0 +1,50 @@
+# Elevate tasks. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The test stack: real PostgreSQL and Redis on loopback (see scripts/services.sh).
+TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/elevate} \
+	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	SECRET_KEY=test-only-secret-key-not-for-production-0123456789abcdefghijklmnop \
+	ELEVATE_HTTPS=false DJANGO_ALLOW_ASYNC_UNSAFE=true
+
+.PHONY: help install run test lint fmt check services bench bench-quick clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the locked dependencies
+
+run: install ## Run the portal (embedded: SQLite, demo provider, embedded broker) on http://127.0.0.1:8000
+	@$(BIN)/python manage.py migrate --noinput -v0
+	@$(BIN)/python manage.py seed_demo
+	@echo; echo "  Elevate is starting on http://127.0.0.1:8000  (Ctrl-C stops web, worker, beat and broker)"; echo
+	@$(BIN)/honcho -f Procfile start
+
+test: install services ## Run the whole test suite on PostgreSQL and Redis (starts them if needed)
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+services: ## Start PostgreSQL and Redis on 127.0.0.1 if they are not answering
+	@bash scripts/services.sh
+
+lint: install ## ruff lint and format check, Django checks, missing migrations
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run -v0
+
+fmt: install ## Format and autofix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove the embedded database, broker data and collected files (var/)
+	rm -rf var

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from requests_app import audit
+from requests_app.models import AuditEvent, Device, Elevation, Policy, ProviderConnection, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Elevate", {"fields": ("timezone", "manager")}))
+    list_display = ("email", "username", "first_name", "last_name", "is_staff")
+    search_fields = ("email", "username", "first_name", "last_name")
+
+
+class ProviderConnectionForm(forms.ModelForm):
+    """The secret is write-only: never rendered back, kept unchanged when left blank."""
+
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="API key or client secret. Stored encrypted; leave blank to keep the current one.",
+    )
+
+    class Meta:
+        model = ProviderConnection
+        fields = ("name", "kind", "base_url", "org_id", "client_id", "secret", "options", "enabled")
+
+    def clean_secret(self):
+        value = self.cleaned_data.get("secret")
+        if not value and self.instance.pk:
+            return ProviderConnection.objects.get(pk=self.instance.pk).secret
+        return value
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Configuration changes made in the admin are audit events (secrets never included)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = [name for name in form.changed_data if name != "secret"]
+        if "secret" in form.changed_data:
+            changed.append("secret (value not recorded)")
+        audit.record(
+            f"config.{obj._meta.model_name}.{'changed' if change else 'created'}",
+            actor=request.user,
+            target=obj,
+            after={"fields": changed},
+        )
+
+    def delete_model(self, request, obj):
+        audit.record(f"config.{obj._meta.model_name}.deleted", actor=request.user, target=obj)
+        super().delete_model(request, obj)
+
+
+@admin.register(ProviderConnection)
+class ProviderConnectionAdmin(AuditedAdmin):
+    form = ProviderConnectionForm
+    list_display = ("name", "kind", "base_url", "enabled", "updated_at")
+
+
+@admin.register(Policy)
+class PolicyAdmin(AuditedAdmin):
+    list_display = ("name", "is_default", "priority", "max_duration_minutes", "requires_approval")
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ("hostname", "connection", "os", "last_contact_at", "removed_at")
+    search_fields = ("hostname", "external_id")
+    filter_horizontal = ("users",)
+
+
+@admin.register(Elevation)
+class ElevationAdmin(admin.ModelAdmin):
+    """Read-only: elevations change only through the lifecycle services."""
+
+    list_display = ("public_id", "beneficiary", "target_label", "state", "expires_at")
+    list_filter = ("state", "source")
+    search_fields = ("beneficiary__email", "target_label", "public_id")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ElevationAdmin):
+    list_display = ("seq", "at", "actor_label", "action", "target_label")
+    list_filter = ("action",)
+    search_fields = ("actor_label", "target_label", "action")

@@ -1,0 +1,138 @@
+"""Writing and checking the audit trail (append-only, hash-chained).
+
+`record()` is the only writer. Who did it, from which IP and user agent, comes from the
+request context the middleware sets, or from `acting_as()` in tasks and commands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    ip: str | None = None
+    user_agent: str = ""
+    actor: Any = None
+    label: str = ""
+
+
+_SYSTEM = RequestContext(label="system")
+_context: ContextVar[RequestContext | None] = ContextVar("audit_context", default=None)
+
+
+@contextmanager
+def acting_as(context: RequestContext) -> Iterator[None]:
+    token = _context.set(context)
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> RequestContext:
+    return _context.get() or _SYSTEM
+
+
+def canonical(fields: dict[str, Any]) -> str:
+    """The exact text that is hashed: sorted keys, no spaces, ISO times."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def event_content(event) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": event.at.isoformat(),
+        "actor": event.actor_id,
+        "actor_label": event.actor_label,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "target_label": event.target_label,
+        "elevation": event.elevation_id,
+        "before": event.before,
+        "after": event.after,
+        "reason": event.reason,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "prev_hash": event.prev_hash,
+    }
+
+
+def event_hash(event) -> str:
+    return hashlib.sha256(canonical(event_content(event)).encode()).hexdigest()
+
+
+def _target_fields(target: Any) -> tuple[str, str, str]:
+    if target is None:
+        return "", "", ""
+    if isinstance(target, models.Model):
+        ident = getattr(target, "public_id", None) or target.pk
+        return target._meta.model_name, str(ident), str(target)[:255]
+    return type(target).__name__, "", str(target)[:255]
+
+
+def record(
+    action: str,
+    *,
+    actor: Any = None,
+    target: Any = None,
+    elevation: Any = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+):
+    """Append one event to the chain (inside the caller's transaction, if any)."""
+    from requests_app.clock import now
+    from requests_app.models import AuditChainHead, AuditEvent
+
+    context = current_context()
+    actor = actor if actor is not None else context.actor
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    target_type, target_id, target_label = _target_fields(target)
+    with transaction.atomic():
+        head = _lock_head(AuditChainHead)
+        event = AuditEvent(
+            seq=head.seq + 1,
+            at=now(),
+            actor=actor,
+            actor_label=(getattr(actor, "email", "") or str(actor)) if actor else context.label,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            target_label=target_label,
+            elevation_id=getattr(elevation, "pk", elevation),
+            before=before,
+            after=after,
+            reason=reason or "",
+            ip=context.ip,
+            user_agent=(context.user_agent or "")[:400],
+            prev_hash=head.hash,
+        )
+        event.hash = event_hash(event)
+        event.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, hash=event.hash)
+    return event
+
+
+def _lock_head(model):
+    try:
+        return model.objects.select_for_update().get(pk=1)
+    except model.DoesNotExist:
+        try:
+            with transaction.atomic():
+                model.objects.create(pk=1, seq=0, hash=GENESIS)
+        except IntegrityError:
+            pass  # another writer created it first
+        return model.objects.select_for_update().get(pk=1)

@@ -1,0 +1,395 @@
+"""Driving elevations against their providers: the worker-side steps, the sweep, the reconciler.
+
+Every step is idempotent. It locks the elevation's row, looks at the state, and acts only if the
+row still needs it; the provider reference is stored the moment it is known, and a step that
+runs again asks the provider (status / find_grant) before it would act twice. Duplicate
+deliveries, crashed workers and lost broker messages therefore all end in the same place.
+
+The database is the outbox: each row's `next_attempt_at` says when it must be looked at again,
+and `sweep()` (beat, every few seconds) drives whatever is due. Celery messages are the fast path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from requests_app import audit
+from requests_app.clock import now
+from requests_app.errors import StaleTransition
+from requests_app.lifecycle import State, transition
+from requests_app.models import Elevation, Heartbeat
+from requests_app.providers.base import GrantRequest, NotFound, ProviderError
+
+log = logging.getLogger(__name__)
+
+# How long a claimed step may run before the sweep assumes its worker died and re-drives it.
+STEP_LEASE = timedelta(seconds=60)
+# How soon to ask again about an asynchronous grant the provider has accepted but not confirmed.
+CONFIRM_POLL = timedelta(seconds=3)
+WORKER = audit.RequestContext(label="worker")
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, never sooner than the provider's Retry-After."""
+    base = settings.ELEVATE_RETRY_BASE_SECONDS
+    ceiling = min(settings.ELEVATE_RETRY_MAX_SECONDS, base * 2 ** max(0, attempt - 1))
+    delay = random.uniform(base / 2, max(base / 2, ceiling))
+    return max(delay, retry_after or 0.0)
+
+
+def grant_request_for(elevation: Elevation) -> GrantRequest:
+    from requests_app.errors import ProviderUnavailable
+    from requests_app.services import identity_for
+
+    try:
+        identity = identity_for(user=elevation.beneficiary, connection=elevation.connection)
+    except ProviderUnavailable as exc:
+        raise ProviderError(exc.message, permanent=True) from exc
+    target = elevation.device.external_id if elevation.device_id else elevation.target_ref
+    return GrantRequest(
+        idempotency_key=str(elevation.public_id),
+        user_external_id=identity.external_id,
+        target_external_id=target,
+        target_kind=elevation.target_kind,
+        expires_at=elevation.expires_at,
+        reason=elevation.reason,
+        without_password=elevation.without_password,
+        starts_at=elevation.starts_at,
+        options=elevation.target_options or {},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Grant
+# ---------------------------------------------------------------------------------------------
+
+
+def grant_step(elevation_id: int) -> float | None:
+    """Drive one grant forward. Returns seconds until it should run again, or None when done."""
+    with audit.acting_as(WORKER):
+        if not _claim_for_grant(elevation_id):
+            return None
+        with transaction.atomic():
+            elevation = (
+                Elevation.objects.select_for_update().select_related("connection", "device").get(pk=elevation_id)
+            )
+            if elevation.state != State.GRANTING:
+                return None  # a duplicate delivery, or revoked meanwhile
+            try:
+                return _grant_at_provider(elevation)
+            except ProviderError as exc:
+                return _grant_failed(elevation, exc)
+
+
+def _claim_for_grant(elevation_id: int) -> bool:
+    """approved -> granting (committed, so the UI shows it). True if the row is granting now."""
+    with transaction.atomic():
+        elevation = Elevation.objects.select_for_update().filter(pk=elevation_id).first()
+        if elevation is None:
+            return False
+        if elevation.state == State.APPROVED:
+            if elevation.starts_at > now():
+                return False  # scheduled for later; the sweep starts it on time
+            transition(elevation, State.GRANTING, next_attempt_at=now() + STEP_LEASE)
+        return elevation.state == State.GRANTING
+
+
+def _grant_at_provider(elevation: Elevation) -> float | None:
+    provider = elevation.connection.provider
+    request = grant_request_for(elevation)
+    if elevation.provider_ref:
+        status = provider.status(elevation.provider_ref)
+        if status.state == "active":
+            _activate(elevation, status.expires_at)
+            return None
+        if status.state == "pending":
+            return _wait_for_confirmation(elevation)
+        # The grant we started is gone (ended or never took): start a fresh one.
+    result = provider.find_grant(request) or provider.grant(request)
+    Elevation.objects.filter(pk=elevation.pk).update(provider_ref=result.reference)
+    elevation.provider_ref = result.reference
+    if not result.confirmed:
+        return _wait_for_confirmation(elevation)
+    _activate(elevation, result.expires_at or request.expires_at)
+    return None
+
+
+def _wait_for_confirmation(elevation: Elevation) -> float:
+    Elevation.objects.filter(pk=elevation.pk).update(next_attempt_at=now() + CONFIRM_POLL)
+    return CONFIRM_POLL.total_seconds()
+
+
+def _activate(elevation: Elevation, provider_expires_at) -> None:
+    from requests_app import tasks
+
+    transition(
+        elevation,
+        State.ACTIVE,
+        action="elevation.granted",
+        activated_at=now(),
+        provider_expires_at=provider_expires_at or elevation.expires_at,
+        attempts=0,
+        last_error="",
+        next_attempt_at=None,
+    )
+    transaction.on_commit(lambda: tasks.schedule_expiry(elevation))
+    if provider_expires_at and provider_expires_at != elevation.expires_at:
+        transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk))
+
+
+def _grant_failed(elevation: Elevation, exc: ProviderError) -> float | None:
+    attempts = elevation.attempts + 1
+    if exc.permanent or attempts >= settings.ELEVATE_GRANT_MAX_ATTEMPTS:
+        why = exc.message if exc.permanent else f"gave up after {attempts} attempts; last error: {exc.message}"
+        transition(
+            elevation,
+            State.FAILED,
+            action="elevation.failed",
+            reason=why,
+            attempts=attempts,
+            last_error=why,
+            ended_at=now(),
+            next_attempt_at=None,
+        )
+        return None
+    delay = backoff_seconds(attempts, exc.retry_after)
+    Elevation.objects.filter(pk=elevation.pk).update(
+        attempts=attempts, last_error=exc.message, next_attempt_at=now() + timedelta(seconds=delay)
+    )
+    audit.record(
+        "elevation.grant_retry",
+        target=elevation,
+        elevation=elevation,
+        after={"attempt": attempts, "retry_in_seconds": round(delay, 1)},
+        reason=exc.message,
+    )
+    return delay
+
+
+# ---------------------------------------------------------------------------------------------
+# Expire and revoke
+# ---------------------------------------------------------------------------------------------
+
+
+def expire_if_due(elevation: Elevation) -> bool:
+    """active -> revoking (as "expired") when its time is up. Caller holds the row lock."""
+    if elevation.state != State.ACTIVE or elevation.expires_at > now():
+        return False
+    transition(
+        elevation,
+        State.REVOKING,
+        action="elevation.expiring",
+        end_state=State.EXPIRED,
+        next_attempt_at=now() + STEP_LEASE,
+        attempts=0,
+    )
+    return True
+
+
+def revoke_step(elevation_id: int) -> float | None:
+    """Expire or revoke one elevation at the provider. Never gives up: alerts instead."""
+    with audit.acting_as(WORKER), transaction.atomic():
+        elevation = (
+            Elevation.objects.select_for_update().select_related("connection", "device").filter(pk=elevation_id).first()
+        )
+        if elevation is None:
+            return None
+        expire_if_due(elevation)
+        if elevation.state != State.REVOKING:
+            return None
+        try:
+            _revoke_at_provider(elevation)
+        except ProviderError as exc:
+            return _revoke_failed(elevation, exc)
+        transition(elevation, elevation.end_state or State.REVOKED, ended_at=now(), next_attempt_at=None, last_error="")
+        return None
+
+
+def _revoke_at_provider(elevation: Elevation) -> None:
+    provider = elevation.connection.provider
+    reference = elevation.provider_ref
+    if not reference:
+        # Revoked while granting, before the reference was stored: find what may exist.
+        found = provider.find_grant(grant_request_for(elevation))
+        reference = found.reference if found else ""
+    if reference:
+        with contextlib.suppress(NotFound):  # already gone at the provider: what we wanted
+            provider.revoke(reference)
+
+
+def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
+    attempts = elevation.attempts + 1
+    # Permanent errors too are retried: a revoke must not be dropped while the grant may be live.
+    delay = backoff_seconds(attempts, exc.retry_after)
+    fields = {"attempts": attempts, "last_error": exc.message, "next_attempt_at": now() + timedelta(seconds=delay)}
+    if attempts >= settings.ELEVATE_REVOKE_ALERT_ATTEMPTS and elevation.alerted_at is None:
+        fields["alerted_at"] = now()
+        audit.record(
+            "elevation.revoke_alert",
+            target=elevation,
+            elevation=elevation,
+            after={"attempts": attempts},
+            reason=f"Revoke keeps failing: {exc.message}",
+        )
+        from requests_app.signals import elevation_alert
+
+        transaction.on_commit(
+            lambda: elevation_alert.send(sender=Elevation, elevation_id=elevation.pk, message=exc.message)
+        )
+    Elevation.objects.filter(pk=elevation.pk).update(**fields)
+    return delay
+
+
+# ---------------------------------------------------------------------------------------------
+# Extensions reaching the provider
+# ---------------------------------------------------------------------------------------------
+
+
+def sync_expiry_step(elevation_id: int) -> float | None:
+    """Tell the provider about a new expiry (an extension). Idempotent: compares first."""
+    with audit.acting_as(WORKER), transaction.atomic():
+        elevation = Elevation.objects.select_for_update().select_related("connection").filter(pk=elevation_id).first()
+        if elevation is None or elevation.state != State.ACTIVE or not elevation.provider_ref:
+            return None
+        if elevation.provider_expires_at == elevation.expires_at:
+            Elevation.objects.filter(pk=elevation.pk).update(next_attempt_at=None)
+            return None
+        try:
+            elevation.connection.provider.extend(elevation.provider_ref, elevation.expires_at)
+        except ProviderError as exc:
+            attempts = elevation.attempts + 1
+            delay = backoff_seconds(attempts, exc.retry_after)
+            Elevation.objects.filter(pk=elevation.pk).update(
+                attempts=attempts, last_error=exc.message, next_attempt_at=now() + timedelta(seconds=delay)
+            )
+            return delay
+        before = elevation.provider_expires_at
+        Elevation.objects.filter(pk=elevation.pk).update(
+            provider_expires_at=elevation.expires_at, attempts=0, last_error="", next_attempt_at=None
+        )
+        audit.record(
+            "elevation.provider_extended",
+            target=elevation,
+            elevation=elevation,
+            before={"provider_expires_at": before.isoformat() if before else None},
+            after={"provider_expires_at": elevation.expires_at.isoformat()},
+        )
+    from requests_app import tasks
+
+    transaction.on_commit(lambda: tasks.schedule_expiry(elevation))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep: the database is the outbox
+# ---------------------------------------------------------------------------------------------
+
+SWEEP_BATCH = 500
+
+
+def due_work(at) -> dict[str, list[int]]:
+    """Ids of rows whose next step is due, by the task that drives them."""
+    not_leased = {"next_attempt_at__isnull": True}
+    leased_due = {"next_attempt_at__lte": at}
+
+    def ids(**filters) -> list[int]:
+        return list(Elevation.objects.filter(**filters).order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+
+    return {
+        "grant": ids(state=State.APPROVED, starts_at__lte=at, **not_leased)
+        + ids(state__in=[State.APPROVED, State.GRANTING], starts_at__lte=at, **leased_due),
+        "revoke": ids(state=State.ACTIVE, expires_at__lte=at, **not_leased)
+        + ids(state=State.ACTIVE, expires_at__lte=at, **leased_due)
+        + ids(state=State.REVOKING, **leased_due)
+        + ids(state=State.REVOKING, **not_leased),
+        "sync": ids(state=State.ACTIVE, expires_at__gt=at, **leased_due),
+        "undecided": ids(state=State.PENDING_APPROVAL, decide_by__lte=at),
+    }
+
+
+def sweep() -> dict[str, int]:
+    """Find due work and drive it. Leases each row first so one broken row cannot wedge it."""
+    from requests_app import tasks
+
+    at = now()
+    work = due_work(at)
+    lease_until = at + STEP_LEASE
+    for ids in (work["grant"], work["revoke"], work["sync"]):
+        Elevation.objects.filter(pk__in=ids).update(next_attempt_at=lease_until)
+    for pk in work["grant"]:
+        tasks.grant.delay(pk)
+    for pk in work["revoke"]:
+        tasks.revoke.delay(pk)
+    for pk in work["sync"]:
+        tasks.sync_expiry.delay(pk)
+    for pk in work["undecided"]:
+        expire_undecided(pk)
+    counts = {name: len(ids) for name, ids in work.items()}
+    Heartbeat.objects.update_or_create(name="sweep", defaults={"beat_at": timezone.now(), "detail": counts})
+    return counts
+
+
+def expire_undecided(elevation_id: int) -> None:
+    with audit.acting_as(WORKER), transaction.atomic():
+        elevation = Elevation.objects.select_for_update().filter(pk=elevation_id).first()
+        if elevation is None or elevation.state != State.PENDING_APPROVAL or elevation.decide_by > now():
+            return
+        try:
+            transition(
+                elevation,
+                State.EXPIRED,
+                action="elevation.approval_timed_out",
+                reason="Nobody decided on the request in time.",
+                ended_at=now(),
+            )
+        except StaleTransition:
+            return
+
+
+# ---------------------------------------------------------------------------------------------
+# The reconciler: read the provider's state back and flag drift
+# ---------------------------------------------------------------------------------------------
+
+
+def reconcile(limit: int = 200) -> dict[str, int]:
+    """Compare live and recently ended elevations with the provider; record drift."""
+    counts = {"checked": 0, "drift": 0}
+    recent = now() - timedelta(days=1)
+    candidates = Elevation.objects.filter(state=State.ACTIVE).exclude(provider_ref="") | Elevation.objects.filter(
+        state__in=[State.REVOKED, State.EXPIRED], ended_at__gte=recent
+    ).exclude(provider_ref="")
+    with audit.acting_as(WORKER):
+        for elevation in candidates.select_related("connection")[:limit]:
+            counts["checked"] += 1
+            try:
+                status = elevation.connection.provider.status(elevation.provider_ref)
+            except ProviderError as exc:
+                log.warning("reconcile: %s unreachable: %s", elevation.public_id, exc.message)
+                continue
+            drift = _drift(elevation, status)
+            if drift and drift != elevation.drift:
+                counts["drift"] += 1
+                Elevation.objects.filter(pk=elevation.pk).update(drift=drift)
+                audit.record("elevation.drift", target=elevation, elevation=elevation, reason=drift)
+                if elevation.state in (State.REVOKED, State.EXPIRED):
+                    # Still live there although ended here: revoke again, right away.
+                    try:
+                        elevation.connection.provider.revoke(elevation.provider_ref)
+                    except ProviderError as exc:
+                        log.warning("reconcile: re-revoke of %s failed: %s", elevation.public_id, exc.message)
+    return counts
+
+
+def _drift(elevation: Elevation, status) -> str:
+    if elevation.state == State.ACTIVE and not status.is_live and elevation.expires_at > now():
+        return "ended at the provider but active here"
+    if elevation.state in (State.REVOKED, State.EXPIRED) and status.state == "active":
+        return "still granted at the provider but ended here"
+    return ""

@@ -1,0 +1,125 @@
+"""The elevation state machine: the states, the allowed moves, and `transition()`, the only writer.
+
+    requested ─┬─> pending_approval ─┬─> approved ──> granting ──> active ──> revoking ─┬─> revoked
+               │                     ├─> denied          │           │  ↺ extend        └─> expired
+               └─> approved          ├─> cancelled       └─> failed  │
+                                     └─> expired (undecided in time) └─> (revoke/expiry)
+
+A transition is a conditional UPDATE on the state the caller saw, so two workers (or a worker
+and a person) racing on one row cannot both move it: the loser gets StaleTransition. The audit
+event is written in the same transaction, so there is never a state change without its event.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models, transaction
+
+from requests_app.errors import InvalidTransition, StaleTransition
+
+if TYPE_CHECKING:
+    from requests_app.models import Elevation
+
+
+class State(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    PENDING_APPROVAL = "pending_approval", "Awaiting approval"
+    APPROVED = "approved", "Queued"
+    GRANTING = "granting", "Granting"
+    ACTIVE = "active", "Active"
+    REVOKING = "revoking", "Revoking"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+    DENIED = "denied", "Denied"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+S = State
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.REQUESTED: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.CANCELLED, S.DENIED}),
+    # Self-moves are extensions: the state stays, the expiry moves (and is audited).
+    S.PENDING_APPROVAL: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.DENIED, S.CANCELLED, S.EXPIRED}),
+    S.APPROVED: frozenset({S.APPROVED, S.GRANTING, S.CANCELLED}),
+    # granting -> revoking: revoked (or expired) while the grant call was still running.
+    S.GRANTING: frozenset({S.GRANTING, S.ACTIVE, S.FAILED, S.REVOKING}),
+    S.ACTIVE: frozenset({S.ACTIVE, S.REVOKING}),
+    # A revoke that fails is retried until it succeeds: revoking never ends in failed.
+    S.REVOKING: frozenset({S.REVOKED, S.EXPIRED}),
+    S.REVOKED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.DENIED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.FAILED: frozenset(),
+}
+
+LIVE_STATES = frozenset({S.REQUESTED, S.PENDING_APPROVAL, S.APPROVED, S.GRANTING, S.ACTIVE, S.REVOKING})
+TERMINAL_STATES = frozenset(s for s, moves in TRANSITIONS.items() if not moves)
+# States in which something may exist at the provider and must be revoked before the row ends.
+HELD_AT_PROVIDER = frozenset({S.GRANTING, S.ACTIVE, S.REVOKING})
+# States that still change by themselves: the UI keeps polling them.
+CHANGING_STATES = frozenset({S.REQUESTED, S.APPROVED, S.GRANTING, S.REVOKING})
+
+
+def can_transition(from_state: str, to_state: str) -> bool:
+    return to_state in TRANSITIONS.get(from_state, frozenset())
+
+
+def transition(
+    elevation: Elevation,
+    to: str,
+    *,
+    actor: Any = None,
+    action: str | None = None,
+    reason: str = "",
+    **fields: Any,
+) -> Elevation:
+    """Move `elevation` to state `to`, updating `fields` too, and audit it, atomically.
+
+    Raises InvalidTransition when the table forbids the move and StaleTransition when the row
+    is no longer in the state the caller loaded (someone else moved it first).
+    """
+    from requests_app import audit
+    from requests_app.clock import now
+    from requests_app.models import Elevation
+
+    seen = elevation.state
+    if not can_transition(seen, to):
+        raise InvalidTransition(f"An elevation cannot go from {State(seen).label} to {State(to).label}.")
+    fields = {**fields, "state": to, "updated_at": now()}
+    before = {"state": seen, **{k: _plain(getattr(elevation, k)) for k in fields if k not in ("state", "updated_at")}}
+    with transaction.atomic():
+        changed = Elevation.objects.filter(pk=elevation.pk, state=seen).update(**fields)
+        if changed != 1:
+            raise StaleTransition(f"The elevation was changed by someone else (it is no longer {seen}).")
+        for name, value in fields.items():
+            setattr(elevation, name, value)
+        audit.record(
+            action or f"elevation.{to}",
+            actor=actor,
+            target=elevation,
+            elevation=elevation,
+            before=before,
+            after={k: _plain(v) for k, v in fields.items() if k != "updated_at"},
+            reason=reason,
+        )
+        transaction.on_commit(lambda: _announce(elevation.pk, seen, to, action))
+    return elevation
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly value for the audit before/after."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    return value
+
+
+def _announce(elevation_id: int, from_state: str, to_state: str, action: str | None) -> None:
+    from requests_app.signals import elevation_changed
+
+    elevation_changed.send(
+        sender=State, elevation_id=elevation_id, from_state=from_state, to_state=to_state, action=action
+    )

@@ -1,0 +1,23 @@
+"""The domain's models, one module per concept."""
+
+from requests_app.models.audit import AuditChainHead, AuditEvent
+from requests_app.models.connections import ProviderConnection
+from requests_app.models.demo import DemoGrant
+from requests_app.models.devices import Device, ProviderIdentity
+from requests_app.models.elevations import Approval, Elevation, Heartbeat
+from requests_app.models.policies import Policy
+from requests_app.models.users import User
+
+__all__ = [
+    "Approval",
+    "AuditChainHead",
+    "AuditEvent",
+    "DemoGrant",
+    "Device",
+    "Elevation",
+    "Heartbeat",
+    "Policy",
+    "ProviderConnection",
+    "ProviderIdentity",
+    "User",
+]

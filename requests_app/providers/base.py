@@ -1,0 +1,234 @@
+"""The one interface every back end ("provider") implements, and the HTTP helper they share.
+
+A provider turns the portal's domain verbs (grant, extend, revoke, status, devices) into calls
+on an identity platform. The lifecycle never talks HTTP itself: it calls these verbs and reacts
+to `ProviderError`, whose `permanent` flag decides between retrying and failing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+if TYPE_CHECKING:
+    from requests_app.models import ProviderConnection
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class ProviderError(Exception):
+    """A provider call failed.
+
+    `permanent` errors (bad configuration, refused input) are not retried; the rest are.
+    `retry_after` carries the server's Retry-After in seconds when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.status_code = status_code
+
+
+class NotFound(ProviderError):
+    """The provider has no such object (for revoke: it is already gone, which counts as done)."""
+
+    def __init__(self, message: str = "not found at the provider") -> None:
+        super().__init__(message, permanent=True, status_code=404)
+
+
+@dataclass(frozen=True)
+class GrantRequest:
+    """Everything a provider needs to grant one elevation."""
+
+    idempotency_key: str  # the elevation's public id: lets a provider find a grant made before a crash
+    user_external_id: str
+    target_external_id: str  # a device id, or a user group id in group mode
+    target_kind: str  # "device" | "user_group"
+    expires_at: datetime
+    reason: str
+    without_password: bool = False
+    starts_at: datetime | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # e.g. a device group for group mode
+
+
+@dataclass(frozen=True)
+class GrantResult:
+    """What the provider said to a grant. `confirmed` is False while an async grant runs."""
+
+    reference: str
+    confirmed: bool = True
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GrantStatus:
+    """The provider's view of one grant: `pending`, `active`, `ended` or `missing`."""
+
+    state: str
+    expires_at: datetime | None = None
+    detail: str = ""
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in ("pending", "active")
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One device the provider says a user may use."""
+
+    external_id: str
+    hostname: str
+    os: str = ""
+    os_family: str = ""  # "windows" | "macos" | "linux" | ""
+    last_contact_at: datetime | None = None
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of "test connection": what was tried and whether it worked."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+class Provider:
+    """Base class of the provider plug-ins. Subclasses set `kind` and implement the verbs."""
+
+    kind: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    # True when the platform removes the grant itself at `expires_at` (the sweep still checks).
+    enforces_expiry: ClassVar[bool] = False
+
+    def __init__(self, connection: ProviderConnection) -> None:
+        self.connection = connection
+
+    # -- identities and devices ---------------------------------------------------------
+    def lookup_user(self, email: str) -> str:
+        """Return the provider's id for the user with this e-mail, or raise ProviderError."""
+        raise NotImplementedError
+
+    def list_devices(self, user_external_id: str) -> list[DeviceInfo]:
+        """Return the devices bound to this user at the provider."""
+        raise NotImplementedError
+
+    def preflight(self, request: GrantRequest) -> list[str]:
+        """Check a grant before it is submitted.
+
+        Raise ProviderError(permanent=True) for what the provider would refuse; return
+        notes to show the user (e.g. "sign out and in again on Windows").
+        """
+        return []
+
+    # -- the grant lifecycle --------------------------------------------------------------
+    def grant(self, request: GrantRequest) -> GrantResult:
+        raise NotImplementedError
+
+    def find_grant(self, request: GrantRequest) -> GrantResult | None:
+        """Find a live grant made for this request before a crash lost its reference."""
+        return None
+
+    def status(self, reference: str) -> GrantStatus:
+        raise NotImplementedError
+
+    def extend(self, reference: str, expires_at: datetime) -> GrantResult | None:
+        raise NotImplementedError
+
+    def revoke(self, reference: str) -> None:
+        """Revoke early. A grant that is already gone counts as revoked (no error)."""
+        raise NotImplementedError
+
+    def test_connection(self) -> list[CheckResult]:
+        return [CheckResult("configuration", True, "nothing to check")]
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Parse a Retry-After header (seconds or an HTTP date) into seconds from now."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    from django.utils import timezone
+
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def error_from_response(response: httpx.Response, what: str) -> ProviderError:
+    """Map an HTTP error response to a ProviderError a person can act on."""
+    code = response.status_code
+    body = response.text[:300]
+    if code == 404:
+        return NotFound(f"{what}: not found at the provider")
+    if code in (401, 403):
+        return ProviderError(
+            f"{what}: the provider refused the credentials (HTTP {code}); check the API key "
+            "and that it has a role allowed to make this change",
+            permanent=True,
+            status_code=code,
+        )
+    if code == 429:
+        return ProviderError(
+            f"{what}: rate limited by the provider (HTTP 429)",
+            retry_after=retry_after_seconds(response),
+            status_code=code,
+        )
+    if code >= 500:
+        return ProviderError(
+            f"{what}: the provider had an error (HTTP {code})",
+            retry_after=retry_after_seconds(response),
+            status_code=code,
+        )
+    return ProviderError(
+        f"{what}: the provider rejected the request (HTTP {code}): {body}",
+        permanent=True,
+        status_code=code,
+    )
+
+
+def http_client(base_url: str, headers: dict[str, str], timeout: httpx.Timeout | None = None):
+    """The one place HTTP clients are built: timeouts always set, secrets never logged."""
+    return httpx.Client(
+        base_url=base_url,
+        headers=headers,
+        timeout=timeout or DEFAULT_TIMEOUT,
+        follow_redirects=False,
+    )
+
+
+def send(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+    """Send one request; turn transport failures and error statuses into ProviderError."""
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise ProviderError(f"{what}: the provider did not answer in time") from exc
+    except httpx.TransportError as exc:
+        raise ProviderError(f"{what}: could not reach the provider ({type(exc).__name__})") from exc
+    if response.status_code >= 400:
+        raise error_from_response(response, what)
+    log.debug("%s %s -> %s", method, url, response.status_code)
+    return response

@@ -1,0 +1,19 @@
+"""Signal receivers of the core app. Integrations connect their own in their AppConfig/ready."""
+
+from __future__ import annotations
+
+from allauth.account.signals import user_logged_in, user_logged_out
+from django.dispatch import receiver
+
+from requests_app import audit
+
+
+@receiver(user_logged_in)
+def audit_sign_in(sender, request, user, **kwargs):
+    audit.record("auth.sign_in", actor=user, target=user)
+
+
+@receiver(user_logged_out)
+def audit_sign_out(sender, request, user, **kwargs):
+    if user is not None:
+        audit.record("auth.sign_out", actor=user, target=user)

@@ -1,0 +1,76 @@
+"""Reads. The `_for_user` getters are the single authorisation choke point: an object the user
+may not see raises Http404, exactly as if it did not exist (no IDOR by guessing ids)."""
+
+from __future__ import annotations
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.http import Http404
+from django.utils import timezone
+
+from requests_app.lifecycle import LIVE_STATES, TERMINAL_STATES, State
+from requests_app.models import Device, Elevation, Heartbeat, User
+
+
+def _with_relations(queryset: QuerySet[Elevation]) -> QuerySet[Elevation]:
+    return queryset.select_related("device", "connection", "beneficiary", "requester")
+
+
+def can_see_all(user: User) -> bool:
+    return user.has_perm("requests_app.act_for_others") or user.has_perm("requests_app.view_audit")
+
+
+def elevations_visible_to(user: User) -> QuerySet[Elevation]:
+    queryset = Elevation.objects.all()
+    if not can_see_all(user):
+        queryset = queryset.filter(Q(beneficiary=user) | Q(requester=user) | Q(approvals__approver=user)).distinct()
+    return _with_relations(queryset)
+
+
+def elevation_for_user(*, public_id, user: User) -> Elevation:
+    """The elevation if `user` may see it (own, helpdesk/auditor, or an approver of it), else 404."""
+    elevation = elevations_visible_to(user).filter(public_id=public_id).first()
+    if elevation is None:
+        from requests_app.services import may_approve
+
+        candidate = _with_relations(Elevation.objects.filter(public_id=public_id, state=State.PENDING_APPROVAL)).first()
+        if candidate is not None and may_approve(user, candidate):
+            return candidate
+        raise Http404("No such elevation.")
+    return elevation
+
+
+def my_live_elevations(user: User) -> QuerySet[Elevation]:
+    """Active first, then the ones still on their way (approval, queue, granting)."""
+    order = Case(When(state=State.ACTIVE, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return _with_relations(Elevation.objects.filter(beneficiary=user, state__in=LIVE_STATES)).order_by(
+        order, "expires_at"
+    )
+
+
+def my_history(user: User) -> QuerySet[Elevation]:
+    return _with_relations(Elevation.objects.filter(beneficiary=user, state__in=TERMINAL_STATES)).order_by(
+        "-updated_at"
+    )
+
+
+def devices_for_user(user: User) -> QuerySet[Device]:
+    return (
+        Device.objects.filter(users=user, removed_at=None, connection__enabled=True)
+        .select_related("connection")
+        .order_by("hostname")
+    )
+
+
+def device_for_user(*, public_id, user: User) -> Device:
+    device = devices_for_user(user).filter(public_id=public_id).first()
+    if device is None:
+        raise Http404("No such device.")
+    return device
+
+
+def sweep_heartbeat_age() -> float | None:
+    """Seconds since the sweep last ran, or None if it never did."""
+    beat = Heartbeat.objects.filter(name="sweep").first()
+    if beat is None:
+        return None
+    return (timezone.now() - beat.beat_at).total_seconds()

@@ -1,0 +1,383 @@
+"""Every write use case of the portal. Views, tasks, Jira intake and the helpdesk call these.
+
+Each service is keyword-only, validates against policy on the server, changes state only through
+`lifecycle.transition`, enqueues worker steps with `transaction.on_commit`, and raises
+`PortalError` subclasses with messages fit for the person who asked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+
+from requests_app import audit, policy
+from requests_app.clock import now
+from requests_app.errors import NotAllowed, PolicyViolation, PortalError, ProviderUnavailable, StaleTransition
+from requests_app.lifecycle import LIVE_STATES, State, transition
+from requests_app.models import Approval, Device, Elevation, ProviderConnection, ProviderIdentity, User
+from requests_app.providers.base import GrantRequest, ProviderError
+
+# ---------------------------------------------------------------------------------------------
+# Identities
+# ---------------------------------------------------------------------------------------------
+
+
+def identity_for(*, user: User, connection: ProviderConnection) -> ProviderIdentity:
+    """The user's id on the provider: cached, else looked up by e-mail and cached."""
+    identity = ProviderIdentity.objects.filter(user=user, connection=connection).first()
+    if identity is not None:
+        return identity
+    try:
+        external_id = connection.provider.lookup_user(user.email)
+    except ProviderError as exc:
+        if not exc.permanent:
+            raise  # transient: the caller decides whether to retry or to tell the user
+        raise ProviderUnavailable(f"No account for {user.email} was found on {connection.name}: {exc.message}") from exc
+    identity, _ = ProviderIdentity.objects.update_or_create(
+        user=user, connection=connection, defaults={"external_id": external_id}
+    )
+    return identity
+
+
+# ---------------------------------------------------------------------------------------------
+# Request
+# ---------------------------------------------------------------------------------------------
+
+
+def elevation_request(
+    *,
+    requester: User,
+    device: Device,
+    minutes: int,
+    reason: str,
+    beneficiary: User | None = None,
+    ticket_ref: str = "",
+    without_password: bool = False,
+    starts_at: datetime | None = None,
+    source: str = Elevation.Source.WEB,
+    source_ref: str = "",
+    break_glass: bool = False,
+) -> Elevation:
+    """Ask for admin on a device. A live elevation on the same device is extended instead."""
+    beneficiary = beneficiary or requester
+    _check_may_act_for(requester, beneficiary)
+    if break_glass and not requester.has_perm("requests_app.break_glass"):
+        raise NotAllowed("Only admins may start a break-glass elevation.")
+    reason = policy.check_reason(reason)
+    _check_device_usable(device, beneficiary)
+    current = now()
+    starts_at = starts_at or current
+    rules = policy.policy_for(beneficiary, device)
+    policy.check_duration(rules, minutes)
+    policy.check_start(rules, starts_at, current)
+    if without_password and not rules.allow_passwordless:
+        raise PolicyViolation("This policy does not allow sudo without a password.", field="without_password")
+
+    live = _live_elevation(beneficiary, device)
+    if live is not None:
+        return elevation_extend(elevation=live, actor=requester, minutes=minutes, reason=reason)
+    policy.check_weekly_cap(rules, beneficiary, minutes, current)
+
+    try:
+        identity = identity_for(user=beneficiary, connection=device.connection)
+    except ProviderError as exc:
+        raise ProviderUnavailable(
+            f"{device.connection.name} cannot be reached right now ({exc.message}); try again in a minute."
+        ) from exc
+    expires_at = max(starts_at, current) + timedelta(minutes=minutes)
+    grant_request = GrantRequest(
+        idempotency_key="preflight",
+        user_external_id=identity.external_id,
+        target_external_id=device.external_id,
+        target_kind=Elevation.TargetKind.DEVICE,
+        expires_at=expires_at,
+        reason=reason,
+        without_password=without_password,
+    )
+    try:
+        notes = device.connection.provider.preflight(grant_request)
+    except ProviderError as exc:
+        if exc.permanent:
+            raise PolicyViolation(exc.message, field="device") from exc
+        notes = []  # the provider is unreachable now; the grant step retries
+
+    needs_approval = rules.needs_approval_for(minutes) and not break_glass
+    try:
+        with transaction.atomic():
+            elevation = Elevation.objects.create(
+                requester=requester,
+                beneficiary=beneficiary,
+                connection=device.connection,
+                device=device,
+                target_kind=Elevation.TargetKind.DEVICE,
+                target_label=device.hostname,
+                policy=rules if rules.pk else None,
+                reason=reason,
+                ticket_ref=(ticket_ref or "").strip()[:100],
+                source=source,
+                source_ref=source_ref,
+                without_password=without_password,
+                break_glass=break_glass,
+                needs_review=break_glass,
+                requested_minutes=minutes,
+                total_minutes=minutes,
+                starts_at=starts_at,
+                expires_at=expires_at,
+                notes=notes,
+                created_at=current,
+                updated_at=current,
+            )
+            audit.record(
+                "elevation.break_glass" if break_glass else "elevation.requested",
+                actor=requester,
+                target=elevation,
+                elevation=elevation,
+                after={
+                    "minutes": minutes,
+                    "device": device.hostname,
+                    "beneficiary": beneficiary.email,
+                    "starts_at": starts_at.isoformat(),
+                    "expires_at": expires_at.isoformat(),
+                    "source": source,
+                },
+                reason=reason,
+            )
+            _route(elevation, rules, needs_approval, requester)
+    except IntegrityError:
+        # Lost a race with a simultaneous request for the same device: extend that one instead.
+        live = _live_elevation(beneficiary, device)
+        if live is None:
+            raise
+        return elevation_extend(elevation=live, actor=requester, minutes=minutes, reason=reason)
+    return elevation
+
+
+def _route(elevation: Elevation, rules, needs_approval: bool, actor: User) -> None:
+    if needs_approval:
+        transition(
+            elevation,
+            State.PENDING_APPROVAL,
+            actor=actor,
+            decide_by=now() + timedelta(minutes=rules.approval_timeout_minutes),
+        )
+    else:
+        transition(elevation, State.APPROVED, actor=actor, action="elevation.auto_approved")
+        enqueue_grant(elevation)
+
+
+def enqueue_grant(elevation: Elevation) -> None:
+    """Fast path: queue the grant after commit (the sweep catches anything this misses)."""
+    from requests_app import tasks
+
+    if elevation.starts_at <= now():
+        transaction.on_commit(lambda: tasks.grant.delay(elevation.pk))
+
+
+def _live_elevation(beneficiary: User, device: Device) -> Elevation | None:
+    return Elevation.objects.filter(beneficiary=beneficiary, device=device, state__in=LIVE_STATES).first()
+
+
+def _check_device_usable(device: Device, beneficiary: User) -> None:
+    if device.removed_at is not None:
+        raise ProviderUnavailable(
+            f"{device.hostname} is no longer listed by {device.connection.name} and cannot be elevated.",
+            field="device",
+        )
+    if not device.connection.enabled:
+        raise ProviderUnavailable(f"{device.connection.name} is switched off by an admin.", field="device")
+    if not device.users.filter(pk=beneficiary.pk).exists():
+        raise NotAllowed(f"{device.hostname} is not one of {beneficiary}'s devices.", field="device")
+
+
+def _check_may_act_for(actor: User, beneficiary: User) -> None:
+    if actor.pk != beneficiary.pk and not actor.has_perm("requests_app.act_for_others"):
+        raise NotAllowed("Only helpdesk may act on someone else's elevation.")
+
+
+def _check_may_change(actor: User, elevation: Elevation) -> None:
+    if actor.pk in (elevation.beneficiary_id, elevation.requester_id):
+        return
+    if not actor.has_perm("requests_app.act_for_others"):
+        raise NotAllowed("Only helpdesk may change someone else's elevation.")
+
+
+def _reason_for_others(actor: User, elevation: Elevation, reason: str) -> str:
+    """Helpdesk acting on someone else's elevation must say why."""
+    if actor.pk not in (elevation.beneficiary_id, elevation.requester_id):
+        return policy.check_reason(reason)
+    return (reason or "").strip()[: policy.REASON_MAX_LENGTH]
+
+
+# ---------------------------------------------------------------------------------------------
+# Extend, revoke, cancel
+# ---------------------------------------------------------------------------------------------
+
+
+def elevation_extend(*, elevation: Elevation, actor: User, minutes: int, reason: str = "") -> Elevation:
+    """Push the expiry `minutes` later, within the policy's extension limits."""
+    _check_may_change(actor, elevation)
+    reason = _reason_for_others(actor, elevation, reason)
+    for _ in range(3):  # retry when a worker moved the row between our read and our write
+        elevation.refresh_from_db()
+        if elevation.state not in (State.PENDING_APPROVAL, State.APPROVED, State.GRANTING, State.ACTIVE):
+            raise PolicyViolation(f"A {elevation.get_state_display().lower()} elevation cannot be extended.")
+        rules = _rules_of(elevation)
+        policy.check_extension(rules, elevation, minutes)
+        policy.check_weekly_cap(rules, elevation.beneficiary, minutes, now())
+        base = max(elevation.expires_at, now())
+        try:
+            with transaction.atomic():
+                transition(
+                    elevation,
+                    elevation.state,
+                    actor=actor,
+                    action="elevation.extended",
+                    reason=reason,
+                    expires_at=base + timedelta(minutes=minutes),
+                    extensions=elevation.extensions + 1,
+                    total_minutes=elevation.total_minutes + minutes,
+                    # Marks the new expiry as due for the provider, should the message be lost.
+                    **({"next_attempt_at": now()} if elevation.state == State.ACTIVE else {}),
+                )
+                if elevation.state == State.ACTIVE:
+                    from requests_app import tasks
+
+                    transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk))
+            return elevation
+        except StaleTransition:
+            continue
+    raise StaleTransition("The elevation kept changing; try again.")
+
+
+def elevation_revoke(*, elevation: Elevation, actor: User, reason: str = "") -> Elevation:
+    """End an elevation now: revoke what is granted, cancel what is not yet."""
+    _check_may_change(actor, elevation)
+    reason = _reason_for_others(actor, elevation, reason)
+    for _ in range(3):
+        elevation.refresh_from_db()
+        try:
+            return _revoke_once(elevation, actor, reason)
+        except StaleTransition:
+            continue
+    raise StaleTransition("The elevation kept changing; try again.")
+
+
+def _revoke_once(elevation: Elevation, actor: User, reason: str) -> Elevation:
+    from requests_app import tasks
+
+    if elevation.state in (State.REQUESTED, State.PENDING_APPROVAL, State.APPROVED):
+        return transition(elevation, State.CANCELLED, actor=actor, reason=reason, ended_at=now())
+    if elevation.state in (State.GRANTING, State.ACTIVE):
+        with transaction.atomic():
+            transition(
+                elevation,
+                State.REVOKING,
+                actor=actor,
+                action="elevation.revoke_requested",
+                reason=reason,
+                end_state=State.REVOKED,
+                next_attempt_at=now(),
+                attempts=0,
+            )
+            transaction.on_commit(lambda: tasks.revoke.delay(elevation.pk))
+        return elevation
+    if elevation.state == State.REVOKING:
+        return elevation  # already on its way out
+    raise PolicyViolation(f"A {elevation.get_state_display().lower()} elevation cannot be revoked.")
+
+
+def elevations_revoke_all(
+    *, actor: User, reason: str, beneficiary: User | None = None, device: Device | None = None
+) -> list[Elevation]:
+    """Bulk revoke (offboarding, incident): every live elevation of a user or of a device."""
+    if not actor.has_perm("requests_app.act_for_others"):
+        raise NotAllowed("Only helpdesk may revoke in bulk.")
+    reason = policy.check_reason(reason)
+    if beneficiary is None and device is None:
+        raise PolicyViolation("Name a user or a device to revoke for.")
+    live = Elevation.objects.filter(state__in=LIVE_STATES - {State.REVOKING})
+    if beneficiary is not None:
+        live = live.filter(beneficiary=beneficiary)
+    if device is not None:
+        live = live.filter(device=device)
+    audit.record(
+        "helpdesk.bulk_revoke",
+        actor=actor,
+        target=beneficiary or device,
+        reason=reason,
+        after={"count": live.count()},
+    )
+    return [elevation_revoke(elevation=e, actor=actor, reason=reason) for e in live]
+
+
+# ---------------------------------------------------------------------------------------------
+# Approvals
+# ---------------------------------------------------------------------------------------------
+
+
+def may_approve(user: User, elevation: Elevation) -> bool:
+    if user.pk in (elevation.beneficiary_id, elevation.requester_id):
+        return False
+    rules = _rules_of(elevation)
+    if rules.approval_by_manager and elevation.beneficiary.manager_id == user.pk:
+        return True
+    if rules.approver_group_id:
+        return user.groups.filter(pk=rules.approver_group_id).exists() or user.is_superuser
+    return user.has_perm("requests_app.approve_elevation")
+
+
+def elevation_approve(*, elevation: Elevation, approver: User, reason: str = "") -> Elevation:
+    """Record an approval; once the policy's number of approvals is reached, queue the grant."""
+    _check_decidable(elevation, approver)
+    with transaction.atomic():
+        _record_decision(elevation, approver, Approval.Decision.APPROVE, reason)
+        approvals = elevation.approvals.filter(decision=Approval.Decision.APPROVE).count()
+        if approvals >= max(1, _rules_of(elevation).approvals_required):
+            transition(elevation, State.APPROVED, actor=approver, reason=reason)
+            enqueue_grant(elevation)
+    return elevation
+
+
+def elevation_deny(*, elevation: Elevation, approver: User, reason: str) -> Elevation:
+    _check_decidable(elevation, approver)
+    reason = policy.check_reason(reason)
+    with transaction.atomic():
+        _record_decision(elevation, approver, Approval.Decision.DENY, reason)
+        transition(elevation, State.DENIED, actor=approver, reason=reason, ended_at=now())
+    return elevation
+
+
+def _check_decidable(elevation: Elevation, approver: User) -> None:
+    elevation.refresh_from_db()
+    if elevation.state != State.PENDING_APPROVAL:
+        raise PolicyViolation(f"This request is {elevation.get_state_display().lower()}; there is nothing to decide.")
+    if approver.pk in (elevation.beneficiary_id, elevation.requester_id):
+        raise NotAllowed("Nobody approves their own request.")
+    if not may_approve(approver, elevation):
+        raise NotAllowed("You are not an approver for this request.")
+    if elevation.approvals.filter(approver=approver).exists():
+        raise PolicyViolation("You already decided on this request.")
+
+
+def _record_decision(elevation: Elevation, approver: User, decision: str, reason: str) -> None:
+    Approval.objects.create(elevation=elevation, approver=approver, decision=decision, reason=reason, decided_at=now())
+    audit.record(f"approval.{decision}", actor=approver, target=elevation, elevation=elevation, reason=reason)
+
+
+def _rules_of(elevation: Elevation):
+    return elevation.policy or policy.policy_for(elevation.beneficiary, elevation.device)
+
+
+__all__ = [
+    "NotAllowed",
+    "PolicyViolation",
+    "PortalError",
+    "elevation_approve",
+    "elevation_deny",
+    "elevation_extend",
+    "elevation_request",
+    "elevation_revoke",
+    "elevations_revoke_all",
+    "identity_for",
+]

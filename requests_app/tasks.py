@@ -1,0 +1,61 @@
+"""Thin Celery tasks: they take ids and call the execution steps, which are idempotent.
+
+A step returns the seconds until it wants to run again (a retry, or polling an asynchronous
+grant); the task re-queues itself for then. The row's `next_attempt_at` says the same, so the
+sweep re-drives it if this message is lost.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from requests_app import execution
+from requests_app.clock import now
+
+
+def _again(task, elevation_id: int, delay: float | None) -> None:
+    if delay is not None:
+        task.apply_async(args=[elevation_id], countdown=delay)
+
+
+@shared_task(name="requests_app.grant")
+def grant(elevation_id: int) -> None:
+    _again(grant, elevation_id, execution.grant_step(elevation_id))
+
+
+@shared_task(name="requests_app.revoke")
+def revoke(elevation_id: int) -> None:
+    _again(revoke, elevation_id, execution.revoke_step(elevation_id))
+
+
+@shared_task(name="requests_app.sync_expiry")
+def sync_expiry(elevation_id: int) -> None:
+    _again(sync_expiry, elevation_id, execution.sync_expiry_step(elevation_id))
+
+
+@shared_task(name="requests_app.sweep")
+def sweep() -> dict[str, int]:
+    return execution.sweep()
+
+
+@shared_task(name="requests_app.reconcile")
+def reconcile() -> dict[str, int]:
+    return execution.reconcile()
+
+
+@shared_task(name="requests_app.sync_all_devices")
+def sync_all_devices() -> int:
+    from requests_app.devices import sync_all
+
+    return sync_all()
+
+
+def schedule_expiry(elevation) -> None:
+    """Fast path for expiry: a revoke message due at the expiry, when that is near enough.
+
+    Far-off expiries are left to the sweep: Redis may redeliver or lose long-ETA messages.
+    """
+    seconds = (elevation.expires_at - now()).total_seconds()
+    if seconds <= settings.ELEVATE_MAX_ETA_SECONDS:
+        revoke.apply_async(args=[elevation.pk], countdown=max(0.0, seconds))

@@ -1,0 +1,177 @@
+"""Personas, factories and a real Celery worker for the tests.
+
+Personas (`employee`, `approver`, `helpdesk`, `auditor`, `admin`, `outsider`) are users in the
+portal's role groups; `<persona>_client` is a Django test client signed in as them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from helpers import WorkerProcess, purge_broker
+
+from requests_app import clock
+from requests_app.models import Device, Policy, ProviderConnection, User
+from requests_app.roles import ROLES, ensure_roles
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "var" / "test-artifacts"
+
+
+# ---------------------------------------------------------------------------------------------
+# Clock
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _reset_clock():
+    yield
+    clock.set_offset(timedelta(0))
+    clock.freeze(None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Personas
+# ---------------------------------------------------------------------------------------------
+def make_user(email: str, *roles: str, **fields) -> User:
+    ensure_roles()
+    user = User.objects.create_user(username=email, email=email, password="pw-" + email, **fields)
+    user.groups.set(Group.objects.filter(name__in=roles))
+    return User.objects.get(pk=user.pk)  # fresh: no cached permissions
+
+
+@pytest.fixture
+def employee(db):
+    return make_user("erin@example.com", "employee", first_name="Erin", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def approver(db):
+    return make_user("avery@example.com", "employee", "approver", first_name="Avery")
+
+
+@pytest.fixture
+def helpdesk(db):
+    return make_user("harper@example.com", "employee", "helpdesk", first_name="Harper")
+
+
+@pytest.fixture
+def auditor(db):
+    return make_user("alex@example.com", "auditor", first_name="Alex")
+
+
+@pytest.fixture
+def admin(db):
+    return make_user("ada@example.com", *ROLES, first_name="Ada", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("oscar@example.com", "employee", first_name="Oscar")
+
+
+def _signed_in(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def employee_client(employee):
+    return _signed_in(employee)
+
+
+@pytest.fixture
+def approver_client(approver):
+    return _signed_in(approver)
+
+
+@pytest.fixture
+def helpdesk_client(helpdesk):
+    return _signed_in(helpdesk)
+
+
+@pytest.fixture
+def auditor_client(auditor):
+    return _signed_in(auditor)
+
+
+@pytest.fixture
+def admin_client(admin):
+    return _signed_in(admin)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return _signed_in(outsider)
+
+
+# ---------------------------------------------------------------------------------------------
+# Factories
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def demo_connection(db):
+    return ProviderConnection.objects.create(name="Demo", kind="demo")
+
+
+@pytest.fixture
+def default_policy(db):
+    return Policy.objects.create(
+        name="Default",
+        is_default=True,
+        allowed_durations=[15, 60, 240],
+        max_duration_minutes=240,
+        max_total_minutes=480,
+        max_extensions=2,
+        extension_increments=[15, 60],
+    )
+
+
+@pytest.fixture
+def make_device(demo_connection):
+    counter = iter(range(1, 10_000))
+
+    def make(*users, connection=None, **fields) -> Device:
+        n = next(counter)
+        defaults = {"hostname": f"host-{n:03d}", "os": "Ubuntu 24.04", "os_family": "linux"}
+        device = Device.objects.create(
+            connection=connection or demo_connection, external_id=f"dev-{n:03d}", **{**defaults, **fields}
+        )
+        device.users.add(*users)
+        return device
+
+    return make
+
+
+@pytest.fixture
+def device(make_device, employee, default_policy):
+    """A device bound to `employee`, on the demo provider, under the default policy."""
+    return make_device(employee, hostname="erin-laptop")
+
+
+# ---------------------------------------------------------------------------------------------
+# A real Celery worker process (and optionally beat) against the real Redis
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def worker_factory(transactional_db, tmp_path):
+    """Start real worker processes; every one is stopped at the end of the test."""
+    purge_broker()
+    started: list[WorkerProcess] = []
+
+    def start(**kwargs) -> WorkerProcess:
+        worker = WorkerProcess(tmp_path, **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+    purge_broker()
+
+
+@pytest.fixture
+def worker(worker_factory):
+    return worker_factory()

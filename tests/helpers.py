@@ -1,0 +1,109 @@
+"""Test helpers shared by many test files: a real Celery worker process, polling, broker purge."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerProcess:
+    """A `celery worker` subprocess using the test database and the test Redis."""
+
+    def __init__(self, tmp_path: Path, *, beat: bool = False, sweep_seconds: int = 1, env: dict | None = None):
+        from django.db import connection
+
+        db = connection.settings_dict
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": "postgres://{}@{}:{}/{}".format(
+                db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432, db["NAME"]
+            ),
+            "ELEVATE_VAR_DIR": str(tmp_path),
+            "ELEVATE_SWEEP_SECONDS": str(sweep_seconds),
+            "ELEVATE_RETRY_BASE_SECONDS": "1",
+            "ELEVATE_RETRY_MAX_SECONDS": "2",
+            **(env or {}),
+        }
+        self.beat = beat
+        self.log_path = tmp_path / f"worker-{time.monotonic_ns()}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+        if self.beat:
+            cmd += ["--beat", "--schedule", str(Path(self.env["ELEVATE_VAR_DIR"]) / "beat-schedule")]
+        self.log = self.log_path.open("w")
+        # A session of its own, so SIGKILL can take the whole process group (pool children too).
+        self.process = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in self.log_path.read_text():
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool, as a crash would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+
+def purge_broker() -> None:
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
+    """Poll `predicate` until it returns something truthy (real processes need real time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
