@@ -1,0 +1,337 @@
+"""An in-memory SailPoint ISC tenant: OAuth client credentials and JIT activations v1.
+
+Follows `shared/provider-apis/sailpoint.md`: 202 answers, the `ErrorResponseDto` and 401/429
+shapes, the experimental header, and an asynchronous workflow. A workflow's status is derived
+from the simulator's clock whenever it is read: it is CREATING for `activation_delay` seconds,
+then PROVISIONED until the end of its period, then COMPLETED on its own; a deactivation makes
+it DEPROVISIONING for `deprovision_delay` seconds, then REVOKED. Tests move the clock with
+`advance()` instead of waiting for minutes to pass.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from requests_app.providers.simulator import Request, Response, Simulator
+
+RUNNING = {"CREATING", "ACTIVATING", "PROVISIONED"}
+# Workflow status → activation history status (the history uses its own vocabulary).
+HISTORY_STATUS = {
+    "CREATING": "ACTIVATING",
+    "ACTIVATING": "PROVISIONING",
+    "PROVISIONED": "PROVISIONED",
+    "DEPROVISIONING": "DEPROVISIONING",
+    "COMPLETED": "COMPLETE",
+    "REVOKED": "REVOKED",
+    "ERROR": "ERROR",
+    "INVALID": "ERROR",
+}
+
+
+def error_dto(status: int, text: str) -> Response:
+    """An `ErrorResponseDto` answer, as SailPoint sends for 400/403/404/500."""
+    detail = {400: "400.1 Bad Request Content", 403: "403 Forbidden", 404: "404 Not found"}
+    return Response(
+        status,
+        {
+            "detailCode": detail.get(status, f"{status}.0 Internal Fault"),
+            "trackingId": secrets.token_hex(16),
+            "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": text}],
+        },
+    )
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class SailPointSimulator(Simulator):
+    """A tenant with API clients, entitlement connections and their activation workflows."""
+
+    name = "sailpoint"
+
+    def __init__(
+        self,
+        *,
+        token_ttl: int = 749,
+        activation_delay: float = 0.2,
+        deprovision_delay: float = 0.2,
+        max_period_minutes: int = 24 * 60,
+        require_experimental_header: bool = True,
+        history_enabled: bool = True,
+        not_running_status: int = 404,
+    ) -> None:
+        self.token_ttl = token_ttl
+        self.activation_delay = activation_delay
+        self.deprovision_delay = deprovision_delay
+        self.max_period_minutes = max_period_minutes
+        self.require_experimental_header = require_experimental_header
+        self.history_enabled = history_enabled
+        self.not_running_status = not_running_status  # 404 per the spec; 400 is also seen
+        self.clock_offset = 0.0
+        self.clients: dict[str, str] = {}  # client id → secret
+        self.tokens: dict[str, float] = {}  # access token → expiry (simulator clock)
+        self.connections: dict[str, dict[str, Any]] = {}
+        self.activations: list[dict[str, Any]] = []
+        super().__init__()
+
+    # -- set-up and inspection --------------------------------------------------------------
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulator's clock forward (workflows react on their next read)."""
+        with self.lock:
+            self.clock_offset += seconds
+
+    def add_client(self, client_id: str, secret: str) -> None:
+        with self.lock:
+            self.clients[client_id] = secret
+
+    def add_connection(
+        self,
+        connection_id: str | None = None,
+        *,
+        identity: str = "jane@example.com",
+        entitlement: str = "Local administrators",
+        fail_with: str = "",
+    ) -> str:
+        """Register an entitlement connection; `fail_with` makes its workflows end in ERROR."""
+        connection_id = connection_id or str(uuid.uuid4())
+        with self.lock:
+            self.connections[connection_id] = {
+                "identity": identity,
+                "identityId": secrets.token_hex(16),
+                "entitlement": entitlement,
+                "fail_with": fail_with,
+            }
+        return connection_id
+
+    def expire_tokens(self) -> None:
+        """Make every issued token expired (the next call answers 401)."""
+        with self.lock:
+            for token in self.tokens:
+                self.tokens[token] = 0.0
+
+    def workflow_status(self, activation: dict[str, Any]) -> str:
+        now = self.now()
+        if activation["revokedAt"] is not None:
+            if now < activation["revokedAt"] + self.deprovision_delay:
+                return "DEPROVISIONING"
+            return "REVOKED"
+        if now < activation["started"] + self.activation_delay:
+            return "CREATING"
+        if activation["error"]:
+            return "ERROR"
+        if now < activation["started"] + activation["periodMins"] * 60:
+            return "PROVISIONED"
+        return "COMPLETED"
+
+    def running(self, connection_id: str) -> dict[str, Any] | None:
+        for activation in reversed(self.activations):
+            if activation["connectionId"] == connection_id:
+                return activation if self.workflow_status(activation) in RUNNING else None
+        return None
+
+    def seed_demo(self) -> dict[str, Any]:
+        """Credentials and three entitlement connections for a person running this by hand."""
+        self.add_client("elevate-demo", "demo-secret")
+        ids = [
+            self.add_connection("757fb803-9024-5861-e510-83a56e4c5bd3", identity="jane@example.com"),
+            self.add_connection("667fb802-0025-4865-a519-91a56e4c5b7e", identity="omar@example.com"),
+            self.add_connection(
+                "367fb802-1026-1835-a619-11a56e4c5be3",
+                identity="broken@example.com",
+                fail_with="Upstream provisioning failed after 3 retries (503)",
+            ),
+        ]
+        return {"client_id": "elevate-demo", "client_secret": "demo-secret", "connections": ids}
+
+    # -- HTTP -----------------------------------------------------------------------------
+    def setup_routes(self) -> None:
+        self.route("POST", "/oauth/token", self.issue_token)
+        self.route("POST", "/jit-activations/v1/activate", self.activate)
+        self.route("POST", "/jit-activations/v1/extend", self.extend)
+        self.route("POST", "/jit-activations/v1/deactivate", self.deactivate)
+        self.route("GET", "/jit-activation-history/v1", self.history)
+        self.route("GET", "/jit-activation-history/v1/current-identity", self.history)
+
+    def authorize(self, request: Request) -> Response | None:
+        if request.path == "/oauth/token":
+            return None
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer "):
+            return Response(401, {"error": "JWT validation failed: no bearer token"})
+        with self.lock:
+            expires = self.tokens.get(header[7:])
+        if expires is None:
+            return Response(401, {"error": "JWT validation failed: JWT is invalid"})
+        if self.now() >= expires:
+            return Response(401, {"error": "JWT validation failed: JWT is expired"})
+        if (
+            self.require_experimental_header
+            and request.path.startswith("/jit-activations/")
+            and request.headers.get("x-sailpoint-experimental", "").lower() != "true"
+        ):
+            return error_dto(400, "This API is experimental: send X-SailPoint-Experimental: true")
+        return None
+
+    def issue_token(self, request: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs(request.raw_body.decode("utf-8", "replace")).items()}
+        form.update({k: v[0] for k, v in request.query.items() if k not in form})
+        if form.get("grant_type") != "client_credentials":
+            return Response(400, {"error": "unsupported_grant_type"})
+        client_id = form.get("client_id", "")
+        expected = self.clients.get(client_id)
+        if expected is None or not secrets.compare_digest(expected, form.get("client_secret", "")):
+            return Response(401, {"error": "invalid_client", "error_description": "Bad client credentials"})
+        token = secrets.token_urlsafe(32)
+        self.tokens[token] = self.now() + self.token_ttl
+        return Response(
+            200,
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": self.token_ttl,
+                "scope": form.get("scope", "sp:scopes:all"),
+                "tenant_id": "58eb06a4-dcd7-4e96-8fac-cca2afc03e61",
+                "org": "simulated",
+                "jti": str(uuid.uuid4()),
+            },
+        )
+
+    def _body_connection(self, request: Request) -> tuple[str | None, Response | None]:
+        body = request.body if isinstance(request.body, dict) else None
+        if body is None:
+            return None, error_dto(400, "The request body must be a JSON object.")
+        connection_id = body.get("connectionId")
+        if not isinstance(connection_id, str) or not connection_id:
+            return None, error_dto(400, "connectionId is required.")
+        if connection_id not in self.connections:
+            return None, error_dto(400, f"Entitlement connection {connection_id} was not found.")
+        return connection_id, None
+
+    @staticmethod
+    def _minutes(body: dict[str, Any], field: str) -> int | None:
+        value = body.get(field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return None
+        return value
+
+    def _answer(self, activation: dict[str, Any], **extra: Any) -> Response:
+        body = {
+            "id": activation["id"],
+            "activationId": activation["activationId"],
+            "connectionId": activation["connectionId"],
+            "status": self.workflow_status(activation),
+            "startTime": _iso(self.now()),
+            **extra,
+        }
+        return Response(202, body)
+
+    def activate(self, request: Request) -> Response:
+        connection_id, problem = self._body_connection(request)
+        if problem:
+            return problem
+        minutes = self._minutes(request.body, "activationPeriodMins")
+        if minutes is None:
+            return error_dto(400, "activationPeriodMins must be a whole number of at least 1.")
+        if minutes > self.max_period_minutes:
+            return error_dto(400, f"activationPeriodMins exceeds the maximum of {self.max_period_minutes}.")
+        if self.running(connection_id) is not None:
+            return error_dto(400, "An activation workflow is already running for this connection.")
+        activation = {
+            "id": f"jit-activation-{secrets.token_hex(6)}",
+            "activationId": str(uuid.uuid4()),
+            "connectionId": connection_id,
+            "periodMins": minutes,
+            "started": self.now(),
+            "revokedAt": None,
+            "error": self.connections[connection_id]["fail_with"],
+        }
+        self.activations.append(activation)
+        return Response(
+            202,
+            {
+                "id": activation["id"],
+                "activationId": activation["activationId"],
+                "connectionId": connection_id,
+                "activationPeriodMins": minutes,
+                "status": "CREATING",
+                "startTime": _iso(activation["started"]),
+            },
+        )
+
+    def _not_running(self) -> Response:
+        if self.not_running_status == 400:
+            return error_dto(400, "The activation workflow has already completed.")
+        return error_dto(404, "The server did not find a current representation for the target resource.")
+
+    def extend(self, request: Request) -> Response:
+        connection_id, problem = self._body_connection(request)
+        if problem:
+            return problem
+        minutes = self._minutes(request.body, "activationPeriodExtensionMins")
+        if minutes is None:
+            return error_dto(400, "activationPeriodExtensionMins must be a whole number of at least 1.")
+        activation = self.running(connection_id)
+        if activation is None:
+            return self._not_running()
+        if activation["periodMins"] + minutes > self.max_period_minutes:
+            return error_dto(400, f"The total period would exceed {self.max_period_minutes} minutes.")
+        activation["periodMins"] += minutes
+        return self._answer(activation, activationPeriodExtensionMins=minutes)
+
+    def deactivate(self, request: Request) -> Response:
+        connection_id, problem = self._body_connection(request)
+        if problem:
+            return problem
+        activation = self.running(connection_id)
+        if activation is None:
+            return self._not_running()
+        activation["revokedAt"] = self.now()
+        return self._answer(activation)
+
+    def history(self, request: Request) -> Response:
+        if not self.history_enabled:
+            return error_dto(403, "The server understood the request but refuses to authorize it.")
+        wanted = _parse_filters((request.query.get("filters") or [""])[0])
+        limit = int((request.query.get("limit") or ["250"])[0])
+        offset = int((request.query.get("offset") or ["0"])[0])
+        records = [self._history_record(a) for a in reversed(self.activations)]
+        records = [r for r in records if all(r.get(k) == v for k, v in wanted.items())]
+        return Response(200, records[offset : offset + limit])
+
+    def _history_record(self, activation: dict[str, Any]) -> dict[str, Any]:
+        connection = self.connections[activation["connectionId"]]
+        status = HISTORY_STATUS[self.workflow_status(activation)]
+        return {
+            # The record id is the activation id the 202 answered with.
+            "id": activation["activationId"],
+            "identityId": connection["identityId"],
+            "identityName": connection["identity"],
+            "entitlementName": connection["entitlement"],
+            "connectionId": activation["connectionId"],
+            "status": status,
+            "error": activation["error"] if status == "ERROR" else None,
+            "activationInitiated": _iso(activation["started"]),
+            "provisionCompleted": (
+                _iso(activation["started"] + self.activation_delay) if status not in ("ACTIVATING", "ERROR") else None
+            ),
+            "deprovisionStart": _iso(activation["revokedAt"]) if activation["revokedAt"] else None,
+        }
+
+
+def _parse_filters(text: str) -> dict[str, str]:
+    """The `field eq "value"` clauses of a V3 filter joined with `and` (all this needs)."""
+    wanted = {}
+    for clause in text.split(" and "):
+        parts = clause.strip().split(" ", 2)
+        if len(parts) == 3 and parts[1] == "eq":
+            wanted[parts[0]] = parts[2].strip('"')
+    return wanted
