@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from requests_app import audit
 from requests_app.models import AuditEvent, Device, Elevation, Policy, ProviderConnection, User
+from requests_app.providers.jumpcloud.admin import test_connection
 
 
 @admin.register(User)
@@ -58,6 +59,7 @@ class AuditedAdmin(admin.ModelAdmin):
 @admin.register(ProviderConnection)
 class ProviderConnectionAdmin(AuditedAdmin):
     form = ProviderConnectionForm
+    actions = [test_connection]
     list_display = ("name", "kind", "base_url", "enabled", "updated_at")
 
 

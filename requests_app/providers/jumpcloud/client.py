@@ -275,6 +275,10 @@ class JumpCloudClient:
         """PUT /api/v2/usergroups/{id} (UserGroup_Set): a *full* update; `name` is required."""
         return self._json("PUT", f"/api/v2/usergroups/{group_id}", "update the user group", json=body)
 
+    def get_system_group(self, group_id: str) -> dict[str, Any]:
+        """GET /api/v2/systemgroups/{id} (SystemGroup_Get): id, name, type "system_group"..."""
+        return self._json("GET", f"/api/v2/systemgroups/{group_id}", "read the device group")
+
     def user_group_associations(self, group_id: str, targets: str) -> list[dict[str, Any]]:
         """GET /api/v2/usergroups/{group_id}/associations?targets=... (UserGroupAssociation_Get):
         direct edges as GraphConnection objects."""

@@ -364,6 +364,15 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
     label: ClassVar[str] = "JumpCloud user-group sudo"
     enforces_expiry: ClassVar[bool] = False
 
+    def lookup_user(self, email: str) -> str:
+        """Group mode changes a group, not one person's rights: no JumpCloud account is needed
+        for the helpdesk member who asks, so the address stands in for an id (as in the demo)."""
+        return f"portal:{email.lower()}"
+
+    def list_devices(self, user_external_id: str) -> list[DeviceInfo]:
+        """Nothing to pick: devices are requested through the device-mode connection."""
+        return []
+
     @staticmethod
     def _target(request: GrantRequest) -> tuple[str, str]:
         options = request.options or {}
@@ -541,6 +550,14 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
             target_id=ref.target_id,
             attributes=attributes,
         )
+
+    def group_label(self, group_id: str, device_group_id: str = "") -> str:
+        """What people call the target: the group's name, and the device group's in association mode."""
+        label = str(self.client.get_user_group(group_id).get("name") or group_id)
+        if device_group_id:
+            device_group = self.client.get_system_group(device_group_id)
+            label += f" on {device_group.get('name') or device_group_id}"
+        return label
 
     def list_user_groups(self) -> list[tuple[str, str]]:
         """(id, name) of every user group, for the helpdesk's group picker."""

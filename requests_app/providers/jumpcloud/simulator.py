@@ -194,6 +194,7 @@ class JumpCloudSimulator(Simulator):
         self.route("GET", "/api/systems", self.list_systems)
         self.route("GET", "/api/systems/{id}", self.get_system)
         self.route("GET", "/api/v2/users/{user_id}/systems", self.user_systems)
+        self.route("GET", "/api/v2/systemgroups/{id}", self.get_system_group)
         self.route("GET", "/api/v2/usergroups", self.list_user_groups)
         self.route("GET", "/api/v2/usergroups/{id}", self.get_user_group)
         self.route("PUT", "/api/v2/usergroups/{id}", self.put_user_group)
@@ -459,6 +460,10 @@ class JumpCloudSimulator(Simulator):
         result = sorted_by(result, request.query.get("sort", [""])[0], ",")
         page = page_of(copy.deepcopy(result), request)
         return page if isinstance(page, Response) else Response(200, page)
+
+    def get_system_group(self, request: Request) -> Response:
+        group = self.system_groups.get(request.params["id"])
+        return Response(200, copy.deepcopy(group)) if group else api_error(404)
 
     def get_user_group(self, request: Request) -> Response:
         group = self.user_groups.get(request.params["id"])
