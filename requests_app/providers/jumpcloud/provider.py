@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -41,6 +42,7 @@ _WINDOWS_NOTE = (
     "the request is granted (and again after it ends)."
 )
 _MARKER = "[elevate {}]"
+_MARKER_PATTERN = re.compile(r"\[elevate ([^\]]+)\]")
 
 
 def format_expiry(moment: datetime) -> str:
@@ -268,11 +270,39 @@ class JumpCloudDeviceProvider(_JumpCloudProvider):
         return GrantStatus(state, parse_time(record.get("expiry")), detail=access_state)
 
     def extend(self, reference: str, expires_at: datetime) -> GrantResult | None:
+        """Move the expiry; if JumpCloud ended the request first, grant anew under a new id."""
         body: dict[str, Any] = {"expiry": format_expiry(expires_at)}
         if self.connection.org_id:
             body["organizationObjectId"] = self.connection.org_id
-        self.client.update_access_request(reference, body)
+        try:
+            self.client.update_access_request(reference, body)
+        except ProviderError as exc:
+            # An extension that lands just after JumpCloud expired the request (400: not granted).
+            if exc.status_code != 400 or (renewal := self._renewal(reference, expires_at)) is None:
+                raise
+            return self.find_grant(renewal) or self.grant(renewal)
         return GrantResult(reference=reference, confirmed=True, expires_at=expires_at)
+
+    def _renewal(self, reference: str, expires_at: datetime) -> GrantRequest | None:
+        """The request that would continue an ended access request made by Elevate, or None."""
+        record = self.client.get_access_request(reference)
+        marker = _MARKER_PATTERN.search(str(record.get("remarks") or ""))
+        # Only a request that ran out of time continues; one revoked at JumpCloud stays revoked.
+        if marker is None or record.get("accessState") != "expired":
+            return None
+        try:
+            attributes = json.loads(base64.b64decode(str(record.get("additionalAttributes") or "")) or b"{}")
+        except ValueError:
+            attributes = {}
+        return GrantRequest(
+            idempotency_key=marker.group(1),
+            user_external_id=str(record.get("requestorId") or ""),
+            target_external_id=str(record.get("resourceId") or ""),
+            target_kind="device",
+            expires_at=expires_at,
+            reason=_MARKER_PATTERN.sub("", str(record.get("remarks") or "")).strip(),
+            without_password=bool((_sudo_of(attributes) or {}).get("withoutPassword")),
+        )
 
     def revoke(self, reference: str) -> None:
         try:

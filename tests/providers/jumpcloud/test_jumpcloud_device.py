@@ -346,3 +346,18 @@ def test_test_connection_with_a_bad_key_fails_every_check_without_echoing_it(jum
     assert [c.ok for c in checks] == [False, False, False]
     assert all("sekrit-value" not in c.detail for c in checks)
     assert "API key" in checks[0].detail
+
+
+def test_extension_after_jumpcloud_expired_the_request_grants_anew(jumpcloud, org, device_provider, device_request):
+    request = device_request(org.jane, org.mac, minutes=30)
+    old = device_provider.grant(request).reference
+    jumpcloud.advance(30 * 60 + 1)
+    later = datetime.now(UTC) + timedelta(hours=2)
+
+    result = device_provider.extend(old, later)
+    again = device_provider.extend(old, later)  # a retried extension finds the renewal
+
+    assert result.reference != old and again.reference == result.reference
+    live = jumpcloud.live_requests(org.jane, org.mac)
+    assert [r["accessId"] for r in live] == [result.reference]
+    assert live[0]["remarks"] == f"install a printer driver [elevate {request.idempotency_key}]"
