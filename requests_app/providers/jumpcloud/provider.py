@@ -13,9 +13,11 @@ import base64
 import contextlib
 import json
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
@@ -353,34 +355,38 @@ class GroupGrantReference:
     """Everything revert needs, carried in the grant's reference string.
 
     `usergroup/<id>` (group attribute) or `usergroup/<id>/<target type>/<target id>`
-    (association attribute), plus `?prior=<base64 JSON>` when the group had a disabled `sudo`
-    attribute before, so revert puts that back instead of deleting the key.
+    (association attribute); then `?by=<elevation key>` (whose grant it is) and `prior=<base64
+    JSON>` when the group had a disabled `sudo` before, so revert puts that back.
     """
 
     group_id: str
     target_type: str = ""
     target_id: str = ""
     prior_sudo: dict[str, Any] | None = None
+    elevation: str = ""
 
     def __str__(self) -> str:
         text = f"usergroup/{self.group_id}"
         if self.target_id:
             text += f"/{self.target_type}/{self.target_id}"
+        query = {}
+        if self.elevation:
+            query["by"] = self.elevation
         if self.prior_sudo is not None:
             encoded = json.dumps(self.prior_sudo, separators=(",", ":")).encode()
-            text += "?prior=" + base64.urlsafe_b64encode(encoded).decode()
-        return text
+            query["prior"] = base64.urlsafe_b64encode(encoded).decode()
+        return f"{text}?{urlencode(query)}" if query else text
 
     @classmethod
     def parse(cls, reference: str) -> GroupGrantReference:
-        path, _, query = reference.partition("?prior=")
+        path, _, query = reference.partition("?")
         parts = path.split("/")
         if len(parts) not in (2, 4) or parts[0] != "usergroup":
             raise ProviderError(f"not a JumpCloud group grant reference: {reference!r}", permanent=True)
-        prior = json.loads(base64.urlsafe_b64decode(query)) if query else None
-        if len(parts) == 4:
-            return cls(parts[1], parts[2], parts[3], prior)
-        return cls(parts[1], prior_sudo=prior)
+        params = dict(parse_qsl(query))
+        prior = json.loads(base64.urlsafe_b64decode(params["prior"])) if "prior" in params else None
+        target_type, target_id = (parts[2], parts[3]) if len(parts) == 4 else ("", "")
+        return cls(parts[1], target_type, target_id, prior, params.get("by", ""))
 
 
 class JumpCloudGroupProvider(_JumpCloudProvider):
@@ -405,15 +411,7 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
 
     @staticmethod
     def _target(request: GrantRequest) -> tuple[str, str]:
-        options = request.options or {}
-        for key, target_type in (
-            ("device_group_id", "system_group"),
-            ("system_group_id", "system_group"),
-            ("system_id", "system"),
-        ):
-            if options.get(key):
-                return target_type, str(options[key])
-        return "", ""
+        return _target_of(request.options)
 
     @staticmethod
     def _sudo(request: GrantRequest) -> dict[str, bool]:
@@ -469,6 +467,7 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
             reference = self._grant_association(group_id, target_type, target_id, self._sudo(request))
         else:
             reference = self._grant_group(group_id, self._sudo(request))
+        reference = replace(reference, elevation=request.idempotency_key)
         return GrantResult(reference=str(reference), confirmed=True, expires_at=request.expires_at)
 
     def _grant_group(self, group_id: str, sudo: dict[str, bool]) -> GroupGrantReference:
@@ -519,6 +518,7 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
             else:
                 live = _sudo_enabled(self.client.get_user_group(group_id).get("attributes"))
                 reference = GroupGrantReference(group_id)
+            reference = replace(reference, elevation=request.idempotency_key)
         except NotFound:
             return None
         if not live:
@@ -527,6 +527,8 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
 
     def status(self, reference: str) -> GrantStatus:
         ref = GroupGrantReference.parse(reference)
+        if self._held_by_another(ref):
+            return GrantStatus("ended", detail="the group's sudo now belongs to a later elevation")
         try:
             if ref.target_id:
                 edge = self._edge(ref.group_id, ref.target_type, ref.target_id)
@@ -544,6 +546,8 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
     def revoke(self, reference: str) -> None:
         """Revert: remove only `sudo` (or restore the disabled one that was there)."""
         ref = GroupGrantReference.parse(reference)
+        if self._held_by_another(ref):
+            return  # a later elevation set sudo again: it is that one's to revert
         try:
             if ref.target_id:
                 self._revert_association(ref)
@@ -551,6 +555,25 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
                 self._revert_group(ref)
         except NotFound:
             return  # the group or the edge is gone: nothing left to revert
+
+    def _held_by_another(self, ref: GroupGrantReference) -> bool:
+        """Whether another elevation now holds sudo on this target.
+
+        Group sudo is a flag, not an object with an id: the grants of two elevations of one group
+        look the same at JumpCloud. So the portal's ledger decides whose it is, and an ended
+        elevation (re-checked by the reconciler) never reverts its successor's grant.
+        """
+        connection_id = getattr(self.connection, "pk", None)
+        if not ref.elevation or connection_id is None:
+            return False
+        from requests_app.lifecycle import HELD_AT_PROVIDER
+        from requests_app.models import Elevation
+
+        others = Elevation.objects.filter(
+            connection_id=connection_id, target_ref=ref.group_id, device=None, state__in=HELD_AT_PROVIDER
+        ).exclude(public_id=_uuid_or_none(ref.elevation))
+        target = (ref.target_type, ref.target_id)
+        return any(_target_of(options) == target for options in others.values_list("target_options", flat=True))
 
     def _revert_group(self, ref: GroupGrantReference) -> None:
         group = self.client.get_user_group(ref.group_id)
@@ -592,6 +615,26 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
     def list_user_groups(self) -> list[tuple[str, str]]:
         """(id, name) of every user group, for the helpdesk's group picker."""
         return [(str(g["id"]), str(g.get("name") or g["id"])) for g in self.client.list_user_groups()]
+
+
+def _target_of(options: dict[str, Any] | None) -> tuple[str, str]:
+    """(target type, target id) of a group grant from its options; ("", "") for the whole group."""
+    options = options or {}
+    for key, target_type in (
+        ("device_group_id", "system_group"),
+        ("system_group_id", "system_group"),
+        ("system_id", "system"),
+    ):
+        if options.get(key):
+            return target_type, str(options[key])
+    return "", ""
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 def _writable(group: dict[str, Any]) -> dict[str, Any]:

@@ -189,7 +189,13 @@ def test_association_mode_sets_sudo_on_the_edge_and_reverts_with_empty_attribute
 
     result = group_provider.grant(request)
 
-    assert result.reference == f"usergroup/{engineering}/system_group/{org.servers}"
+    reference = GroupGrantReference.parse(result.reference)
+    assert (reference.group_id, reference.target_type, reference.target_id) == (
+        engineering,
+        "system_group",
+        org.servers,
+    )
+    assert reference.elevation == request.idempotency_key
     assert jumpcloud.edge_attributes(engineering, "system_group", org.servers) == {
         "sudo": {"enabled": True, "withoutPassword": False}
     }
@@ -240,7 +246,9 @@ def test_list_user_groups_for_the_picker(org, engineering, group_provider):
 def test_group_reference_round_trips():
     plain = GroupGrantReference("a" * 24)
     edge = GroupGrantReference("a" * 24, "system_group", "b" * 24)
-    prior = GroupGrantReference("a" * 24, prior_sudo={"enabled": False, "withoutPassword": False})
+    prior = GroupGrantReference(
+        "a" * 24, prior_sudo={"enabled": False, "withoutPassword": False}, elevation="0b7f8f0e-0000-4000-8000-1"
+    )
 
     for reference in (plain, edge, prior):
         assert GroupGrantReference.parse(str(reference)) == reference
