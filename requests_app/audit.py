@@ -7,11 +7,13 @@ request context the middleware sets, or from `acting_as()` in tasks and commands
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -52,7 +54,7 @@ def canonical(fields: dict[str, Any]) -> str:
 def event_content(event) -> dict[str, Any]:
     return {
         "seq": event.seq,
-        "at": event.at.isoformat(),
+        "at": event.at.astimezone(UTC).isoformat(),
         "actor": event.actor_id,
         "actor_label": event.actor_label,
         "action": event.action,
@@ -71,6 +73,16 @@ def event_content(event) -> dict[str, Any]:
 
 def event_hash(event) -> str:
     return hashlib.sha256(canonical(event_content(event)).encode()).hexdigest()
+
+
+def clean_ip(value: str | None) -> str | None:
+    """The address as PostgreSQL's inet gives it back (so the hash survives the round trip);
+    None for anything that is not an address (a forged X-Forwarded-For must not fail a write)."""
+    try:
+        address = ipaddress.ip_address((value or "").strip().split("%")[0])
+    except ValueError:
+        return None
+    return str(address)
 
 
 def _target_fields(target: Any) -> tuple[str, str, str]:
@@ -105,9 +117,9 @@ def record(
         head = _lock_head(AuditChainHead)
         event = AuditEvent(
             seq=head.seq + 1,
-            at=now(),
+            at=now().astimezone(UTC),
             actor=actor,
-            actor_label=(getattr(actor, "email", "") or str(actor)) if actor else context.label,
+            actor_label=((getattr(actor, "email", "") or str(actor)) if actor else context.label)[:255],
             action=action,
             target_type=target_type,
             target_id=target_id,
@@ -116,7 +128,7 @@ def record(
             before=before,
             after=after,
             reason=reason or "",
-            ip=context.ip,
+            ip=clean_ip(context.ip),
             user_agent=(context.user_agent or "")[:400],
             prev_hash=head.hash,
         )
