@@ -1,84 +1,196 @@
-"""Employee pages. Thin: selector -> form -> one service -> message -> respond."""
+"""Employee pages. Thin: selector -> form -> one service -> PortalError to message -> respond.
+
+htmx requests get the named partial of the region they target (status 200 even for an invalid
+form, since htmx does not swap 4xx); plain form posts redirect, so everything works without JS.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
 
 from requests_app import selectors, services
 from requests_app.errors import PortalError
-from requests_app.forms import ExtendForm, RequestForm, RevokeForm
+from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_change, may_revoke
+from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
+from requests_app.models import Elevation
+from requests_app.policy import human_minutes
+
+HISTORY_PAGE_SIZE = 10
+DETAIL_REGION = "elevation-live"
+
+
+@dataclass
+class Row:
+    """An elevation as shown to one user: what they may do with it, and what just happened."""
+
+    elevation: Elevation
+    extend_choices: list[int]
+    can_revoke: bool
+    notice: str = ""
+    error: str = ""
+
+    @property
+    def poll_trigger(self) -> str:
+        """How the row refreshes itself: fast while the worker moves it, never once it ended."""
+        state = self.elevation.state
+        if state in CHANGING_STATES:
+            return "every 2s"
+        if state == State.PENDING_APPROVAL:
+            return "every 10s"
+        if state == State.ACTIVE:
+            return "every 30s, countdown-ended"
+        return ""
+
+
+def _row(user, elevation: Elevation, **feedback) -> Row:
+    allowed = may_change(user, elevation)
+    return Row(
+        elevation,
+        extend_choices(elevation) if allowed else [],
+        allowed and may_revoke(elevation),
+        **feedback,
+    )
+
+
+def _live_rows(user) -> list[Row]:
+    return [_row(user, e) for e in selectors.my_live_elevations(user).select_related("policy")]
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_GET
 def my_elevations(request):
-    context = {
-        "live": selectors.my_live_elevations(request.user),
-        "history": selectors.my_history(request.user)[:50],
-        "devices": selectors.devices_for_user(request.user),
-        "form": RequestForm(),
-    }
+    history = Paginator(selectors.my_history(request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    if request.htmx.target == "history":
+        return render(request, "requests_app/my_elevations.html#history", {"history": history})
+    live = _live_rows(request.user)
+    form = RequestForm(user=request.user, live=[row.elevation for row in live])
+    context = {"live": live, "history": history, "form": form, "inline": True}
     return render(request, "requests_app/my_elevations.html", context)
 
 
 @login_required
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "POST"])
 def request_elevation(request):
-    form = RequestForm(request.POST)
-    if form.is_valid():
-        device = selectors.device_for_user(public_id=form.cleaned_data["device"], user=request.user)
+    form = RequestForm(request.POST or None, user=request.user, initial=request.GET.dict())
+    if form.is_bound and form.is_valid():
         try:
-            elevation = services.elevation_request(
-                requester=request.user,
-                device=device,
-                minutes=form.cleaned_data["minutes"],
-                reason=form.cleaned_data["reason"],
-                ticket_ref=form.cleaned_data["ticket_ref"],
-                without_password=form.cleaned_data["without_password"],
-            )
+            elevation = services.elevation_request(requester=request.user, **form.service_arguments())
         except PortalError as exc:
-            messages.error(request, exc.message)
+            form.add_portal_error(exc)
         else:
-            messages.success(request, f"Requested admin on {elevation.target_name}.")
-    else:
-        messages.error(request, "Check the form: " + "; ".join(e for errs in form.errors.values() for e in errs))
+            return _requested(request, elevation)
+    if request.htmx:
+        return render(request, "requests_app/request.html#request-form", {"form": form, "inline": True})
+    return render(request, "requests_app/request.html", {"form": form})
+
+
+def _requested(request, elevation: Elevation):
+    if request.htmx:
+        # A fresh form, and the live list swapped out of band with the new elevation in it.
+        live = _live_rows(request.user)
+        context = {
+            "form": RequestForm(user=request.user, live=[row.elevation for row in live]),
+            "inline": True,
+            "created_message": _requested_message(elevation),
+            "live": live,
+        }
+        return render(request, "requests_app/request.html#request-created", context)
+    messages.success(request, _requested_message(elevation))
     return redirect("requests_app:my_elevations")
 
 
+def _requested_message(elevation: Elevation) -> str:
+    if elevation.extensions:
+        return f"You already had admin rights on {elevation.target_name}: they were extended instead."
+    if elevation.state == State.PENDING_APPROVAL:
+        return f"Your request for {elevation.target_name} is waiting for approval."
+    return f"Admin rights on {elevation.target_name} are on their way."
+
+
 @login_required
-@require_http_methods(["GET"])
+@require_GET
 def elevation_detail(request, public_id):
     elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
-    events = elevation.events.order_by("seq")
-    return render(request, "requests_app/elevation_detail.html", {"elevation": elevation, "events": events})
+    context = {"row": _row(request.user, elevation), "events": elevation.events.order_by("seq")}
+    if request.htmx:
+        response = render(request, "requests_app/elevation_detail.html#elevation-live", context)
+        return _stop_polling_when_ended(elevation, response)
+    return render(request, "requests_app/elevation_detail.html", context)
 
 
 @login_required
-@require_http_methods(["POST"])
+@require_GET
+def elevation_row(request, public_id):
+    """The row of one elevation, for polling; the detail page for a plain request."""
+    elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
+    if not request.htmx:
+        return redirect("requests_app:detail", public_id=public_id)
+    response = render(request, "requests_app/my_elevations.html#elevation-row", {"row": _row(request.user, elevation)})
+    return _stop_polling_when_ended(elevation, response)
+
+
+def _stop_polling_when_ended(elevation: Elevation, response):
+    if elevation.state in TERMINAL_STATES:
+        return HttpResponseStopPolling(response.content)
+    return response
+
+
+@login_required
+@require_POST
 def extend_elevation(request, public_id):
     elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
-    form = ExtendForm(request.POST)
-    if form.is_valid():
-        try:
-            services.elevation_extend(elevation=elevation, actor=request.user, **form.cleaned_data)
-            messages.success(request, "Extended.")
-        except PortalError as exc:
-            messages.error(request, exc.message)
-    return redirect("requests_app:my_elevations")
+    form = ExtendForm(request.POST, elevation=elevation)
+    if not may_change(request.user, elevation):
+        return _after_action(request, elevation, error="You cannot change this elevation.")
+    if not form.is_valid():
+        return _after_action(request, elevation, error=first_error(form))
+    try:
+        services.elevation_extend(elevation=elevation, actor=request.user, **form.cleaned_data)
+    except PortalError as exc:
+        return _after_action(request, elevation, error=exc.message)
+    return _after_action(request, elevation, notice=f"Extended by {human_minutes(form.cleaned_data['minutes'])}.")
 
 
 @login_required
-@require_http_methods(["POST"])
+@require_POST
 def revoke_elevation(request, public_id):
     elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
     form = RevokeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.elevation_revoke(elevation=elevation, actor=request.user, **form.cleaned_data)
-            messages.success(request, "Revoked.")
-        except PortalError as exc:
-            messages.error(request, exc.message)
-    return redirect("requests_app:my_elevations")
+    if not may_change(request.user, elevation):
+        return _after_action(request, elevation, error="You cannot change this elevation.")
+    if not form.is_valid():
+        return _after_action(request, elevation, error=first_error(form))
+    try:
+        services.elevation_revoke(elevation=elevation, actor=request.user, **form.cleaned_data)
+    except PortalError as exc:
+        return _after_action(request, elevation, error=exc.message)
+    ended = elevation.state == State.CANCELLED
+    return _after_action(request, elevation, notice="Request cancelled." if ended else "Revoking admin rights…")
+
+
+def _after_action(request, elevation: Elevation, *, notice: str = "", error: str = ""):
+    """Swap the region that asked (a row, or the detail page's live part); else redirect back."""
+    if request.htmx:
+        elevation.refresh_from_db()
+        row = _row(request.user, elevation, notice=notice, error=error)
+        if request.htmx.target == DETAIL_REGION:
+            context = {"row": row, "events": elevation.events.order_by("seq")}
+            return render(request, "requests_app/elevation_detail.html#elevation-live", context)
+        return render(request, "requests_app/my_elevations.html#elevation-row", {"row": row})
+    if error:
+        messages.error(request, f"{elevation.target_name}: {error}")
+    else:
+        messages.success(request, f"{elevation.target_name}: {notice}")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("requests_app:my_elevations")
+    return redirect(target)
