@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.mfa",
     "requests_app",
+    "requests_app.integrations",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +165,12 @@ ELEVATE_GRANT_MAX_ATTEMPTS = env_int("ELEVATE_GRANT_MAX_ATTEMPTS", 6)
 ELEVATE_REVOKE_ALERT_ATTEMPTS = env_int("ELEVATE_REVOKE_ALERT_ATTEMPTS", 3)
 ELEVATE_RETRY_BASE_SECONDS = env_int("ELEVATE_RETRY_BASE_SECONDS", 5)
 ELEVATE_RETRY_MAX_SECONDS = env_int("ELEVATE_RETRY_MAX_SECONDS", 300)
+# Periodic tasks of add-ons: {"name": (seconds, "task name")}; portal/celery.py schedules them.
+ELEVATE_EXTRA_BEAT = {
+    "expiry reminders": (60, "integrations.send_expiry_reminders"),
+    "jira token expiry warning": (6 * 3600, "integrations.warn_expiring_jira_tokens"),
+    "requeue stale notifications": (120, "integrations.requeue_stale"),
+}
 
 # ---------------------------------------------------------------------------------------------
 # Cache and sessions

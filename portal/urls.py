@@ -8,5 +8,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("integrations/", include("requests_app.integrations.urls")),
     path("", include("requests_app.urls")),
 ]

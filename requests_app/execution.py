@@ -262,7 +262,7 @@ def sync_expiry_step(elevation_id: int) -> float | None:
             Elevation.objects.filter(pk=elevation.pk).update(next_attempt_at=None)
             return None
         try:
-            elevation.connection.provider.extend(elevation.provider_ref, elevation.expires_at)
+            result = elevation.connection.provider.extend(elevation.provider_ref, elevation.expires_at)
         except ProviderError as exc:
             attempts = elevation.attempts + 1
             delay = backoff_seconds(attempts, exc.retry_after)
@@ -271,8 +271,15 @@ def sync_expiry_step(elevation_id: int) -> float | None:
             )
             return delay
         before = elevation.provider_expires_at
+        # A provider may answer with a new reference (SailPoint's carries the agreed end).
+        if result is not None and result.reference:
+            elevation.provider_ref = result.reference
         Elevation.objects.filter(pk=elevation.pk).update(
-            provider_expires_at=elevation.expires_at, attempts=0, last_error="", next_attempt_at=None
+            provider_ref=elevation.provider_ref,
+            provider_expires_at=elevation.expires_at,
+            attempts=0,
+            last_error="",
+            next_attempt_at=None,
         )
         audit.record(
             "elevation.provider_extended",

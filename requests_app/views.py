@@ -35,6 +35,7 @@ class Row:
     elevation: Elevation
     extend_choices: list[int]
     can_revoke: bool
+    for_someone_else: bool = False  # helpdesk acting on another person's elevation must say why
     notice: str = ""
     error: str = ""
 
@@ -57,6 +58,7 @@ def _row(user, elevation: Elevation, **feedback) -> Row:
         elevation,
         extend_choices(elevation) if allowed else [],
         allowed and may_revoke(elevation),
+        user.pk not in (elevation.beneficiary_id, elevation.requester_id),
         **feedback,
     )
 

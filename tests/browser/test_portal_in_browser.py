@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from requests_app import services
+from requests_app.clock import now
 from requests_app.lifecycle import State
 from requests_app.models import Elevation
 
@@ -140,3 +141,51 @@ def test_every_action_works_as_a_plain_form_post_without_javascript(
     assert (elevation.state, elevation.extensions) == (State.REVOKING, 1)
     screenshot(page, "09-no-js-after-revoke")
     context.close()
+
+
+def test_the_portal_can_be_used_with_the_keyboard_alone(live_server, page, employee, device, sign_in, screenshot):
+    for n, state in enumerate([State.EXPIRED, State.REVOKED, State.FAILED, State.DENIED] * 3):
+        done = services.elevation_request(requester=employee, device=device, minutes=15, reason=f"Earlier task {n}")
+        Elevation.objects.filter(pk=done.pk).update(state=state, ended_at=now(), last_error="Device offline")
+    sign_in(page, employee)
+    expect(page.locator("#history")).to_contain_text("Page 1 of 2")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+    page.locator("input[name=device]").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")  # into the duration presets, on the checked one
+    assert page.evaluate("document.activeElement.value") == "60"
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.value") == "240"
+    page.keyboard.press("Tab")
+    page.keyboard.type("Keyboard-only request")
+    page.keyboard.press("Tab")
+    page.keyboard.type("IT-7")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+
+    notice = page.locator("#request-form [data-swap-focus]")
+    expect(notice).to_be_focused()  # the result is announced and focus is not lost
+    elevation = Elevation.objects.get(beneficiary=employee, state=State.APPROVED)  # no worker here: queued
+    assert (elevation.requested_minutes, elevation.ticket_ref) == (240, "IT-7")
+
+    row = page.locator(f"#elevation-{elevation.public_id}")
+    row.locator("summary", has_text="Extend").focus()
+    page.keyboard.press("Enter")
+    expect(row.get_by_role("button", name="+15 min")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(row.get_by_role("status")).to_have_text("Extended by 15 min.")
+    expect(row.get_by_role("status")).to_be_focused()
+
+    row.locator("summary", has_text="Cancel request").focus()
+    page.keyboard.press("Enter")
+    expect(row.locator("details[data-action=revoke]")).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(row.locator("details[data-action=revoke]")).not_to_have_attribute("open", "")
+    expect(row.locator("summary", has_text="Cancel request")).to_be_focused()
+    screenshot(page, "10-keyboard-and-history")
+
+    page.locator("#history").get_by_role("link", name="Older").click()
+    expect(page.locator("#history")).to_contain_text("Page 2 of 2")
+    assert page.url.endswith("?page=2")

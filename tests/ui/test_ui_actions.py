@@ -243,3 +243,18 @@ def test_htmx_posts_need_the_csrf_token(employee, device, make_elevation):
 def test_pages_put_the_csrf_token_in_htmx_headers(employee_client, device):
     page = employee_client.get(MY).content.decode()
     assert '<body hx-headers=\'{"X-CSRFToken": "' in page
+
+
+def test_helpdesk_acting_on_someone_elses_elevation_must_give_a_reason(
+    helpdesk_client, employee, device, make_elevation, hx
+):
+    elevation = make_elevation(employee, device)
+    page = helpdesk_client.get(reverse("requests_app:detail", args=[elevation.public_id])).content.decode()
+    assert "Reason (required: this is not your elevation)" in page
+    body = helpdesk_client.post(revoke_url(elevation), **hx("elevation-live")).content.decode()
+    assert "Say why" in body
+    elevation.refresh_from_db()
+    assert elevation.state == State.ACTIVE
+    helpdesk_client.post(revoke_url(elevation), {"reason": "Offboarding"}, **hx("elevation-live"))
+    elevation.refresh_from_db()
+    assert elevation.state == State.REVOKING
