@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    """Jira intake and comments, Slack and e-mail notifications, one-click links."""
+
+    name = "requests_app.integrations"
+    label = "integrations"
+    verbose_name = "Integrations"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from requests_app.integrations import receivers  # noqa: F401  (connects lifecycle signals)

@@ -1,0 +1,24 @@
+"""Settings of the integrations, each overridable in Django settings or by the same-named env var."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from portal.env import env_int
+
+DEFAULTS = {
+    # How long an approve/deny link in an e-mail or Slack message stays usable.
+    "ELEVATE_APPROVAL_LINK_MAX_AGE_SECONDS": lambda: env_int("ELEVATE_APPROVAL_LINK_MAX_AGE_SECONDS", 24 * 3600),
+    # How long the one-click extend link of an expiry reminder stays usable.
+    "ELEVATE_EXTEND_LINK_MAX_AGE_SECONDS": lambda: env_int("ELEVATE_EXTEND_LINK_MAX_AGE_SECONDS", 12 * 3600),
+    # Warn admins this many days before a Jira API token expires (tokens last at most a year).
+    "ELEVATE_JIRA_TOKEN_WARN_DAYS": lambda: env_int("ELEVATE_JIRA_TOKEN_WARN_DAYS", 30),
+    # Give up on a notification or Jira comment after this many attempts.
+    "ELEVATE_NOTIFY_MAX_ATTEMPTS": lambda: env_int("ELEVATE_NOTIFY_MAX_ATTEMPTS", 8),
+}
+
+
+def setting(name: str) -> int:
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    return DEFAULTS[name]()

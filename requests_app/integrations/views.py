@@ -1,0 +1,140 @@
+"""Integration endpoints: Jira intake (JSON), one-click links, notification preferences."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from requests_app import services
+from requests_app.clock import now
+from requests_app.errors import PortalError
+from requests_app.integrations import links
+from requests_app.integrations.jira import intake, service
+from requests_app.integrations.models import ALL_EVENTS, EVENT_CHOICES, JiraConnection, UsedLink
+from requests_app.integrations.notifications import preference_of
+from requests_app.models import Elevation
+
+
+def _rejected(error: intake.IntakeRejected) -> JsonResponse:
+    return JsonResponse(error.as_json(), status=error.status)
+
+
+@csrf_exempt  # a machine caller authenticated by its shared secret, not a browser session
+@require_http_methods(["POST"])
+def jira_intake(request, public_id):
+    connection = get_object_or_404(JiraConnection, public_id=public_id, enabled=True)
+    try:
+        _authenticate(request, connection)
+        try:
+            body = json.loads(request.body or b"null")
+        except ValueError:
+            raise intake.IntakeRejected("bad_body", "the body is not JSON") from None
+        parsed = intake.parse_intake(body, now=now())
+        record, created = service.receive(connection=connection, request=parsed)
+    except intake.IntakeRejected as error:
+        return _rejected(error)
+    return JsonResponse(service.describe(record, created=created), status=201 if created else 200)
+
+
+def _authenticate(request, connection: JiraConnection) -> None:
+    if not intake.secret_matches(intake.presented_secret(request.headers), connection.intake_secret):
+        raise intake.IntakeRejected("bad_secret", "the shared secret is missing or wrong", status=401)
+    if connection.signing_secret:
+        intake.verify_signature(
+            request.body,
+            request.headers.get(intake.SIGNATURE_HEADER),
+            connection.signing_secret,
+            now=now(),
+            first_use=lambda key, ttl: cache.add(key, 1, ttl),
+        )
+
+
+# -- one-click links ----------------------------------------------------------------------------
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_link(request, token):
+    try:
+        link = links.read_link(token)
+        if link.user_id is not None and link.user_id != request.user.pk:
+            raise links.LinkInvalid("This link was sent to someone else. Sign in as that person.")
+        if UsedLink.objects.filter(token_id=link.token_id).exists():
+            raise links.LinkInvalid("This link was already used.")
+    except links.LinkInvalid as exc:
+        return render(request, "integrations/link.html", {"problem": exc.message}, status=400)
+    elevation = get_object_or_404(
+        Elevation.objects.select_related("beneficiary", "device"), public_id=link.elevation_public_id
+    )
+    form = DecisionForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _use_link(request.user, link, elevation, form.cleaned_data["reason"])
+        except PortalError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, {"approve": "Approved.", "deny": "Denied.", "extend": "Extended."}[link.action])
+        return redirect("requests_app:detail", public_id=elevation.public_id)
+    context = {"link": link, "elevation": elevation, "form": form}
+    return render(request, "integrations/link.html", context)
+
+
+def _use_link(user, link: links.ActionLink, elevation: Elevation, reason: str) -> None:
+    """Mark the link used and act, together: a refused action leaves the link usable."""
+    try:
+        with transaction.atomic():
+            UsedLink.objects.create(token_id=link.token_id, used_by=user, used_at=now())
+            if link.action == "approve":
+                services.elevation_approve(elevation=elevation, approver=user, reason=reason)
+            elif link.action == "deny":
+                services.elevation_deny(elevation=elevation, approver=user, reason=reason)
+            else:
+                services.elevation_extend(elevation=elevation, actor=user, minutes=link.minutes or 15, reason=reason)
+    except IntegrityError:
+        raise PortalError("This link was already used.") from None
+
+
+# -- preferences --------------------------------------------------------------------------------
+
+
+class PreferenceForm(forms.Form):
+    email_events = forms.MultipleChoiceField(choices=EVENT_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
+    slack_events = forms.MultipleChoiceField(choices=EVENT_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
+    slack_webhook_url = forms.URLField(
+        required=False, assume_scheme="https", help_text="Leave empty to keep the current one."
+    )
+    clear_slack_webhook = forms.BooleanField(required=False)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences(request):
+    preference = preference_of(request.user)
+    initial = {"email_events": preference.email_events, "slack_events": preference.slack_events}
+    form = PreferenceForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        preference.email_events = [e for e in ALL_EVENTS if e in data["email_events"]]
+        preference.slack_events = [e for e in ALL_EVENTS if e in data["slack_events"]]
+        if data["clear_slack_webhook"]:
+            preference.slack_webhook_url = ""
+        elif data["slack_webhook_url"]:
+            preference.slack_webhook_url = data["slack_webhook_url"]
+        preference.save()
+        messages.success(request, "Notification settings saved.")
+        return redirect("integrations:preferences")
+    context = {"form": form, "has_webhook": bool(preference.slack_webhook_url)}
+    return render(request, "integrations/preferences.html", context)

@@ -1,0 +1,60 @@
+"""Simulators (Jira, Slack, SailPoint) on loopback and the portal objects that point at them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from integration_helpers import INTAKE_SECRET, JIRA_EMAIL, JIRA_TOKEN
+
+from requests_app.integrations.jira.simulator import JiraSimulator
+from requests_app.integrations.models import JiraConnection, SlackChannel
+from requests_app.integrations.slack_simulator import SlackSimulator
+
+
+@pytest.fixture
+def jira():
+    sim = JiraSimulator()
+    sim.add_account(JIRA_EMAIL, JIRA_TOKEN)
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def slack():
+    sim = SlackSimulator()
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def jira_connection(jira, db):
+    return JiraConnection.objects.create(
+        name="IT Jira", site_url=jira.base_url, email=JIRA_EMAIL, api_token=JIRA_TOKEN, intake_secret=INTAKE_SECRET
+    )
+
+
+@pytest.fixture
+def slack_channel(slack, db):
+    return SlackChannel.objects.create(
+        name="#it-admin-rights", webhook_url=slack.add_webhook(), events=["granted", "approval_needed", "admin_alert"]
+    )
+
+
+@pytest.fixture
+def post_intake(client, jira_connection):
+    """POST a body to the intake endpoint as Jira Automation would (shared secret header)."""
+    from django.urls import reverse
+
+    url = reverse("integrations:jira_intake", args=[jira_connection.public_id])
+
+    def post(body, *, secret=INTAKE_SECRET, headers=None, raw: bytes | None = None):
+        all_headers = {"X-Elevate-Secret": secret} if secret else {}
+        all_headers.update(headers or {})
+        data = raw if raw is not None else json.dumps(body).encode()
+        return client.post(url, data=data, content_type="application/json", headers=all_headers)
+
+    post.url = url
+    return post
