@@ -78,7 +78,9 @@ def grant_step(elevation_id: int) -> float | None:
             return None
         with transaction.atomic():
             elevation = (
-                Elevation.objects.select_for_update(of=("self",)).select_related("connection", "device").get(pk=elevation_id)
+                Elevation.objects.select_for_update(of=("self",))
+                .select_related("connection", "device")
+                .get(pk=elevation_id)
             )
             if elevation.state != State.GRANTING:
                 return None  # a duplicate delivery, or revoked meanwhile
@@ -197,7 +199,10 @@ def revoke_step(elevation_id: int) -> float | None:
     """Expire or revoke one elevation at the provider. Never gives up: alerts instead."""
     with audit.acting_as(WORKER), transaction.atomic():
         elevation = (
-            Elevation.objects.select_for_update(of=("self",)).select_related("connection", "device").filter(pk=elevation_id).first()
+            Elevation.objects.select_for_update(of=("self",))
+            .select_related("connection", "device")
+            .filter(pk=elevation_id)
+            .first()
         )
         if elevation is None:
             return None
@@ -255,7 +260,12 @@ def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
 def sync_expiry_step(elevation_id: int) -> float | None:
     """Tell the provider about a new expiry (an extension). Idempotent: compares first."""
     with audit.acting_as(WORKER), transaction.atomic():
-        elevation = Elevation.objects.select_for_update(of=("self",)).select_related("connection").filter(pk=elevation_id).first()
+        elevation = (
+            Elevation.objects.select_for_update(of=("self",))
+            .select_related("connection")
+            .filter(pk=elevation_id)
+            .first()
+        )
         if elevation is None or elevation.state != State.ACTIVE or not elevation.provider_ref:
             return None
         if elevation.provider_expires_at == elevation.expires_at:
