@@ -1,9 +1,13 @@
-"""allauth adapters: nobody signs up by themselves; local passwords can be switched off."""
+"""allauth adapters: nobody signs up by themselves; SSO users arrive with the employee role.
+
+Local passwords are policed by requests_app.auth.backends (break-glass only, switchable off);
+roles from the IdP's groups claim by requests_app.auth.sso on every sign-in.
+"""
 
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, get_adapter
 from django.conf import settings
 
 
@@ -17,6 +21,35 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin) -> bool:
         # The identity provider already decided who may sign in.
         return True
+
+    def save_user(self, request, sociallogin, form=None):
+        from django.contrib.auth.models import Group
+
+        from requests_app.roles import ensure_roles
+
+        user = super().save_user(request, sociallogin, form)
+        ensure_roles()
+        user.groups.add(*Group.objects.filter(name__in=settings.ELEVATE_SSO_DEFAULT_ROLES))
+        return user
+
+    def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None):
+        # A refused SSO sign-in (wrong client, state mismatch, IdP error) is worth an audit line.
+        from requests_app import audit
+
+        audit.record(
+            "auth.sign_in_refused",
+            target=None,
+            after={
+                "provider": getattr(provider, "id", str(provider)),
+                "error": str(error or ""),
+                "detail": str(exception or "")[:200],
+            },
+        )
+
+
+def sso_apps(request) -> list:
+    """The configured single sign-on applications (settings and admin), for buttons and step-up."""
+    return [app for app in get_adapter().list_apps(request) if app.provider == "openid_connect"]
 
 
 def local_login_enabled() -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_secret, env_str
+from portal.env import env_bool, env_int, env_json, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ELEVATE_VAR_DIR") or BASE_DIR / "var")
@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "requests_app.auth.middleware.StaffMfaMiddleware",
     "requests_app.middleware.RequestContextMiddleware",
     "requests_app.middleware.UserTimezoneMiddleware",
 ]
@@ -184,13 +185,13 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
 # ---------------------------------------------------------------------------------------------
 # Sign-in (django-allauth). SSO first; local passwords only for break-glass (and the demo).
 # ---------------------------------------------------------------------------------------------
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# The backend refuses password sign-in when ELEVATE_LOCAL_LOGIN is off, and for anyone but a
+# break-glass admin when ELEVATE_LOCAL_LOGIN_FOR=break_glass (the default once SSO is configured).
+AUTHENTICATION_BACKENDS = ["requests_app.auth.backends.PortalAuthenticationBackend"]
 ELEVATE_LOCAL_LOGIN = env_bool("ELEVATE_LOCAL_LOGIN", default=True)
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_FORMS = {"login": "requests_app.auth.forms.LoginForm"}
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "portal.adapters.SocialAccountAdapter"
@@ -198,12 +199,67 @@ ACCOUNT_LOGOUT_ON_GET = False
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "requests_app:my_elevations"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# Starting an SSO sign-in is POST-only (a GET shows a confirmation page): no login CSRF.
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
-SOCIALACCOUNT_PROVIDERS: dict = {}
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_STORE_TOKENS = False
+
+# Generic OpenID Connect (Okta, Entra ID, Google Workspace, JumpCloud SSO...). From the
+# environment here, or as a Social application (provider "OpenID Connect") in the admin; PKCE is
+# on for both. The redirect URI to register at the IdP: <base URL>/accounts/oidc/<provider id>/login/callback/
+ELEVATE_OIDC_SERVER_URL = env_str("ELEVATE_OIDC_SERVER_URL", "")  # the issuer
+ELEVATE_OIDC_PROVIDER_ID = env_str("ELEVATE_OIDC_PROVIDER_ID", "sso")
+ELEVATE_OIDC_NAME = env_str("ELEVATE_OIDC_NAME", "Single sign-on")
+ELEVATE_OIDC_CLIENT_ID = env_str("ELEVATE_OIDC_CLIENT_ID", "")
+ELEVATE_OIDC_SCOPES = env_list("ELEVATE_OIDC_SCOPES", ["openid", "profile", "email"])
+if ELEVATE_OIDC_SERVER_URL and not ELEVATE_OIDC_CLIENT_ID:
+    raise ImproperlyConfigured("ELEVATE_OIDC_SERVER_URL is set but ELEVATE_OIDC_CLIENT_ID is not.")
+SOCIALACCOUNT_PROVIDERS: dict = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": ELEVATE_OIDC_PROVIDER_ID,
+                "name": ELEVATE_OIDC_NAME,
+                "client_id": ELEVATE_OIDC_CLIENT_ID,
+                "secret": env_secret("ELEVATE_OIDC_CLIENT_SECRET", ""),
+                "settings": {"server_url": ELEVATE_OIDC_SERVER_URL, "scope": ELEVATE_OIDC_SCOPES},
+            }
+        ]
+        if ELEVATE_OIDC_SERVER_URL
+        else [],
+    },
+}
+# SAML 2.0 (optional): install django-allauth[saml] (needs xmlsec1), add
+# "allauth.socialaccount.providers.saml" to INSTALLED_APPS and a Social application of provider
+# "SAML" in the admin (see README, "Single sign-on").
+
+ELEVATE_LOCAL_LOGIN_FOR = env_str("ELEVATE_LOCAL_LOGIN_FOR", "break_glass" if ELEVATE_OIDC_SERVER_URL else "everyone")
+if ELEVATE_LOCAL_LOGIN_FOR not in ("everyone", "break_glass"):
+    raise ImproperlyConfigured(
+        f"ELEVATE_LOCAL_LOGIN_FOR must be everyone or break_glass, not {ELEVATE_LOCAL_LOGIN_FOR!r}"
+    )
+
+# Roles from the IdP's groups claim on every SSO sign-in: JSON {"idp group": "portal role"}.
+# Empty: roles are managed in the admin only. Set: the IdP is the source of truth for the roles.
+ELEVATE_SSO_GROUPS_CLAIM = env_str("ELEVATE_SSO_GROUPS_CLAIM", "groups")
+ELEVATE_SSO_GROUP_ROLES = env_json("ELEVATE_SSO_GROUP_ROLES", {})
+ELEVATE_SSO_DEFAULT_ROLES = env_list("ELEVATE_SSO_DEFAULT_ROLES", ["employee"])
+# A claim holding the manager's e-mail (e.g. "manager_email"); empty: managers are set elsewhere.
+ELEVATE_SSO_MANAGER_CLAIM = env_str("ELEVATE_SSO_MANAGER_CLAIM", "")
+
+# MFA (TOTP, WebAuthn security keys): required for these roles before they use the staff pages.
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Elevate")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=DEBUG)
+ELEVATE_MFA_REQUIRED_ROLES = env_list("ELEVATE_MFA_REQUIRED_ROLES", ["helpdesk", "admin"])
+ELEVATE_MFA_REQUIRED_PATHS = env_list("ELEVATE_MFA_REQUIRED_PATHS", ["/helpdesk/", "/approvals/", "/admin/"])
+# Step-up: asking for an elevation needs a sign-in (or re-authentication) at most this old. 0: off.
+ELEVATE_STEP_UP_SECONDS = env_int("ELEVATE_STEP_UP_SECONDS", 3600)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("ACCOUNT_REAUTHENTICATION_TIMEOUT", 300)
 
 # ---------------------------------------------------------------------------------------------
 # Internationalisation: UTC inside, the user's time zone on screen (UserTimezoneMiddleware)

@@ -1,7 +1,11 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from portal import health
+
+# The admin signs in through allauth too, so its MFA step and the local-login policy apply there.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -9,5 +13,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("integrations/", include("requests_app.integrations.urls")),
+    path("auth/", include("requests_app.auth.urls")),
+    path("helpdesk/", include("requests_app.helpdesk.urls")),
+    path("approvals/", include("requests_app.approvals.urls")),
     path("", include("requests_app.urls")),
 ]

@@ -329,8 +329,8 @@ def may_approve(user: User, elevation: Elevation) -> bool:
 
 def elevation_approve(*, elevation: Elevation, approver: User, reason: str = "") -> Elevation:
     """Record an approval; once the policy's number of approvals is reached, queue the grant."""
-    _check_decidable(elevation, approver)
     with transaction.atomic():
+        _check_decidable(elevation, approver)
         _record_decision(elevation, approver, Approval.Decision.APPROVE, reason)
         approvals = elevation.approvals.filter(decision=Approval.Decision.APPROVE).count()
         if approvals >= max(1, _rules_of(elevation).approvals_required):
@@ -340,15 +340,18 @@ def elevation_approve(*, elevation: Elevation, approver: User, reason: str = "")
 
 
 def elevation_deny(*, elevation: Elevation, approver: User, reason: str) -> Elevation:
-    _check_decidable(elevation, approver)
     reason = policy.check_reason(reason)
     with transaction.atomic():
+        _check_decidable(elevation, approver)
         _record_decision(elevation, approver, Approval.Decision.DENY, reason)
         transition(elevation, State.DENIED, actor=approver, reason=reason, ended_at=now())
     return elevation
 
 
 def _check_decidable(elevation: Elevation, approver: User) -> None:
+    # Decisions on one request take turns (row lock): two approvers of an N-of-M policy must not
+    # each count the other's uncommitted approval as missing and leave the request pending.
+    Elevation.objects.select_for_update().filter(pk=elevation.pk).values_list("pk", flat=True).first()
     elevation.refresh_from_db()
     if elevation.state != State.PENDING_APPROVAL:
         raise PolicyViolation(f"This request is {elevation.get_state_display().lower()}; there is nothing to decide.")

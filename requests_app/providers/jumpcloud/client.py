@@ -14,7 +14,9 @@ organization id must not pass for "already gone".
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -306,3 +308,30 @@ class JumpCloudClient:
             "change the user group's association",
             json=body,
         )
+
+
+_shared: dict[tuple[str, str, str, float | None], JumpCloudClient] = {}
+_shared_lock = threading.Lock()
+_SHARED_MAX = 32
+
+
+def shared_client(*, base_url: str, api_key: str, org_id: str = "", timeout: float | None = None) -> JumpCloudClient:
+    """One client, and so one keep-alive connection pool, per configuration and process.
+
+    A provider is built for every lifecycle step; sharing the pool saves a TLS handshake per
+    call. The cache key holds a digest of the API key, never the key, and a rotated key (or any
+    other change to the connection) simply gets a new client.
+    """
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    key = (base_url.rstrip("/"), org_id, digest, timeout)
+    with _shared_lock:
+        client = _shared.get(key)
+        if client is None:
+            if len(_shared) >= _SHARED_MAX:
+                for stale in _shared.values():
+                    stale.close()
+                _shared.clear()
+            http_timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0)) if timeout else None
+            client = JumpCloudClient(base_url=base_url, api_key=api_key, org_id=org_id, timeout=http_timeout)
+            _shared[key] = client
+        return client

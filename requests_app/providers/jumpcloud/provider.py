@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
-
 from requests_app.providers.base import (
     CheckResult,
     DeviceInfo,
@@ -34,7 +32,7 @@ from requests_app.providers.base import (
 from requests_app.providers.jumpcloud.client import (
     DEVICE_ADMIN_OPERATION_ID,
     USER_GROUP_WRITABLE_FIELDS,
-    JumpCloudClient,
+    shared_client,
 )
 
 # accessState values: "granted" is confirmed; the others are our best reading (contract 2.2).
@@ -90,11 +88,11 @@ class _JumpCloudProvider(Provider):
         options = dict(getattr(connection, "options", None) or {})
         self.options = options
         timeout = options.get("timeout")
-        self.client = JumpCloudClient(
+        self.client = shared_client(
             base_url=connection.base_url or "https://console.jumpcloud.com",
             api_key=connection.secret or "",
             org_id=connection.org_id or "",
-            timeout=httpx.Timeout(float(timeout), connect=min(float(timeout), 5.0)) if timeout else None,
+            timeout=float(timeout) if timeout else None,
         )
 
     # -- identities and devices ---------------------------------------------------------

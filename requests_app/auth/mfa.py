@@ -1,0 +1,36 @@
+"""MFA is required for the staff roles: without it they are sent to set it up first."""
+
+from __future__ import annotations
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+
+SECOND_FACTORS = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+
+
+def mfa_required_for(user) -> bool:
+    """True when one of the user's roles needs MFA (superusers count as admins)."""
+    if not user.is_authenticated:
+        return False
+    return user.has_role(*settings.ELEVATE_MFA_REQUIRED_ROLES)
+
+
+def needs_mfa_setup(user) -> bool:
+    return mfa_required_for(user) and not is_mfa_enabled(user, SECOND_FACTORS)
+
+
+def mfa_setup_redirect(request):
+    """To the MFA overview (TOTP or a security key), back to where they were going afterwards."""
+    messages.warning(
+        request, "Your role needs two-factor authentication: add an authenticator app or a security key first."
+    )
+    url = reverse("mfa_index")
+    if request.htmx:
+        from django_htmx.http import HttpResponseClientRedirect
+
+        return HttpResponseClientRedirect(url)
+    return redirect(url)

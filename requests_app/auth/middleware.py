@@ -1,0 +1,29 @@
+"""Sends helpdesk and admin users without MFA to set it up before they use a staff page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from requests_app.auth.mfa import mfa_setup_redirect, needs_mfa_setup
+
+
+class StaffMfaMiddleware:
+    """Guards the staff areas (ELEVATE_MFA_REQUIRED_PATHS) for the roles that need MFA.
+
+    A path prefix rather than a decorator so the Django admin is covered too. Sign-in, sign-out
+    and the MFA pages themselves live under /accounts/ and stay reachable.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and request.path.startswith(tuple(settings.ELEVATE_MFA_REQUIRED_PATHS))
+            and needs_mfa_setup(user)
+        ):
+            return mfa_setup_redirect(request)
+        return self.get_response(request)

@@ -1,0 +1,221 @@
+"""Helpdesk console. Thin: selector -> form -> one service -> message -> respond.
+
+Actions are plain POST forms that redirect back to the page they came from; with htmx the form
+swaps the page's #helpdesk-page region (hx-select) from that redirect, and the messages with it.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from requests_app import services
+from requests_app.errors import PortalError
+from requests_app.helpdesk import selectors
+from requests_app.helpdesk.forms import ExtendForm, GrantForm, ReasonForm, SearchForm
+from requests_app.helpdesk.services import elevation_mark_reviewed
+from requests_app.models import Elevation
+
+
+def permission_required(perm: str):
+    """Signed in (else to sign-in) and holding `perm` (else 403)."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.has_perm(perm):
+                raise PermissionDenied("This page is for the helpdesk.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+helpdesk_required = permission_required("requests_app.act_for_others")
+break_glass_required = permission_required("requests_app.break_glass")
+
+
+def _back(request, default: str):
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = default
+    return redirect(target)
+
+
+def _form_errors(form) -> str:
+    return "Check the form: " + "; ".join(e for errors in form.errors.values() for e in errors)
+
+
+def _run(request, action, success: str) -> None:
+    """Call one service; its refusal becomes an error message."""
+    try:
+        action()
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+
+
+@helpdesk_required
+@require_http_methods(["GET"])
+def console(request):
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    context = {
+        "form": form,
+        "query": query,
+        "users": selectors.search_users(query),
+        "devices": selectors.search_devices(query),
+        "live": selectors.live_elevations()[:200],
+        "needing_review": selectors.needing_review()[:50],
+    }
+    if request.htmx and request.htmx.target == "search-results":
+        return render(request, "helpdesk/console.html#search-results", context)
+    return render(request, "helpdesk/console.html", context)
+
+
+@helpdesk_required
+@require_http_methods(["GET"])
+def user_page(request, user_id: int):
+    person = selectors.user_by_id(user_id)
+    devices = selectors.usable_devices(person)
+    context = {
+        "person": person,
+        "live": selectors.live_for_user(person),
+        "devices": devices,
+        "grant_form": GrantForm(beneficiary=person, devices=devices),
+        "break_glass_form": GrantForm(beneficiary=person, devices=devices, auto_id="bg_%s"),
+    }
+    return render(request, "helpdesk/user.html", context)
+
+
+@helpdesk_required
+@require_http_methods(["GET"])
+def device_page(request, public_id):
+    device = selectors.device_by_public_id(public_id)
+    context = {"device": device, "live": selectors.live_for_device(device), "people": device.users.order_by("email")}
+    return render(request, "helpdesk/device.html", context)
+
+
+@helpdesk_required
+@require_http_methods(["POST"])
+def extend(request, public_id):
+    elevation = selectors.elevation_by_public_id(public_id)
+    form = ExtendForm(request.POST)
+    if form.is_valid():
+        _run(
+            request,
+            lambda: services.elevation_extend(elevation=elevation, actor=request.user, **form.cleaned_data),
+            f"Extended {elevation.beneficiary}'s elevation on {elevation.target_name}.",
+        )
+    else:
+        messages.error(request, _form_errors(form))
+    return _back(request, reverse("helpdesk:console"))
+
+
+@helpdesk_required
+@require_http_methods(["POST"])
+def revoke(request, public_id):
+    elevation = selectors.elevation_by_public_id(public_id)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        _run(
+            request,
+            lambda: services.elevation_revoke(elevation=elevation, actor=request.user, **form.cleaned_data),
+            f"Revoking {elevation.beneficiary}'s elevation on {elevation.target_name}.",
+        )
+    else:
+        messages.error(request, _form_errors(form))
+    return _back(request, reverse("helpdesk:console"))
+
+
+def _grant(request, user_id: int, *, break_glass: bool):
+    person = selectors.user_by_id(user_id)
+    form = GrantForm(request.POST, beneficiary=person, devices=selectors.usable_devices(person))
+    if form.is_valid():
+        data = form.cleaned_data
+        _run(
+            request,
+            lambda: services.elevation_request(
+                requester=request.user,
+                beneficiary=person,
+                device=data["device"],
+                minutes=data["minutes"],
+                reason=data["reason"],
+                ticket_ref=data["ticket_ref"],
+                source=Elevation.Source.BREAK_GLASS if break_glass else Elevation.Source.HELPDESK,
+                break_glass=break_glass,
+            ),
+            ("Break-glass elevation started" if break_glass else "Granted")
+            + f" for {person} on {data['device'].hostname}.",
+        )
+    else:
+        messages.error(request, _form_errors(form))
+    return _back(request, reverse("helpdesk:user", args=[person.pk]))
+
+
+@helpdesk_required
+@require_http_methods(["POST"])
+def grant(request, user_id: int):
+    return _grant(request, user_id, break_glass=False)
+
+
+@break_glass_required
+@require_http_methods(["POST"])
+def break_glass(request, user_id: int):
+    return _grant(request, user_id, break_glass=True)
+
+
+@helpdesk_required
+@require_http_methods(["POST"])
+def revoke_all_for_user(request, user_id: int):
+    person = selectors.user_by_id(user_id)
+    return _revoke_all(request, reverse("helpdesk:user", args=[person.pk]), beneficiary=person)
+
+
+@helpdesk_required
+@require_http_methods(["POST"])
+def revoke_all_for_device(request, public_id):
+    device = selectors.device_by_public_id(public_id)
+    return _revoke_all(request, reverse("helpdesk:device", args=[device.public_id]), device=device)
+
+
+def _revoke_all(request, back: str, **target):
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back(request, back)
+    try:
+        ended = services.elevations_revoke_all(actor=request.user, reason=form.cleaned_data["reason"], **target)
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Revoking {len(ended)} live elevation{'s' if len(ended) != 1 else ''}.")
+    return _back(request, back)
+
+
+@break_glass_required
+@require_http_methods(["POST"])
+def mark_reviewed(request, public_id):
+    elevation = selectors.elevation_by_public_id(public_id)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        _run(
+            request,
+            lambda: elevation_mark_reviewed(
+                elevation=elevation, reviewer=request.user, note=form.cleaned_data["reason"]
+            ),
+            f"Marked the break-glass elevation on {elevation.target_name} as reviewed.",
+        )
+    else:
+        messages.error(request, _form_errors(form))
+    return _back(request, reverse("helpdesk:console"))
