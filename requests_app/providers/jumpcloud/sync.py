@@ -15,7 +15,7 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from requests_app.errors import ProviderUnavailable
-from requests_app.providers.base import ProviderError
+from requests_app.providers.base import NotFound, ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _enqueue(user_id: int) -> None:
 def sync_user_devices_task(user_id: int) -> int:
     """Refresh one user's devices on every enabled connection. Returns how many were synced."""
     from requests_app.devices import sync_user_devices
-    from requests_app.models import ProviderConnection, User
+    from requests_app.models import ProviderConnection, ProviderIdentity, User
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
@@ -44,7 +44,12 @@ def sync_user_devices_task(user_id: int) -> int:
     synced = 0
     for connection in ProviderConnection.objects.filter(enabled=True):
         try:
-            sync_user_devices(user=user, connection=connection)
+            try:
+                sync_user_devices(user=user, connection=connection)
+            except NotFound:
+                # The cached provider id is gone (account re-created): look the e-mail up again.
+                ProviderIdentity.objects.filter(user=user, connection=connection).delete()
+                sync_user_devices(user=user, connection=connection)
             synced += 1
         except (ProviderError, ProviderUnavailable) as exc:
             log.warning("sign-in device sync for %s on %s failed: %s", user, connection, exc)
