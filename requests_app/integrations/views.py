@@ -31,8 +31,10 @@ def _rejected(error: intake.IntakeRejected) -> JsonResponse:
 @csrf_exempt  # a machine caller authenticated by its shared secret, not a browser session
 @require_http_methods(["POST"])
 def jira_intake(request, public_id):
-    connection = get_object_or_404(JiraConnection, public_id=public_id, enabled=True)
+    connection = JiraConnection.objects.filter(public_id=public_id, enabled=True).first()
     try:
+        if connection is None:
+            raise intake.IntakeRejected("unknown_endpoint", "no enabled Jira connection has this URL", status=404)
         _authenticate(request, connection)
         try:
             body = json.loads(request.body or b"null")

@@ -169,7 +169,9 @@ def test_signature_is_required_when_configured(post_intake, device, jira_connect
 def test_disabled_connection_is_404(post_intake, device, jira_connection):
     jira_connection.enabled = False
     jira_connection.save()
-    assert post_intake(intake_body()).status_code == 404
+    response = post_intake(intake_body())
+    assert response.status_code == 404
+    assert response.json()["error"] == "unknown_endpoint"
 
 
 def test_get_is_405(client, post_intake):
