@@ -5,16 +5,7 @@ from __future__ import annotations
 import pytest
 
 from requests_app.integrations.slack import SlackMessage, post_message
-from requests_app.integrations.slack_simulator import SlackSimulator
 from requests_app.providers.base import ProviderError
-
-
-@pytest.fixture
-def slack():
-    sim = SlackSimulator()
-    sim.start()
-    yield sim
-    sim.stop()
 
 
 def message(**overrides):

@@ -9,31 +9,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sailpoint_helpers import CLIENT_ID, CLIENT_SECRET
 
 from requests_app import clock, execution, services
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, ProviderConnection
-from requests_app.providers.sailpoint.client import clear_token_cache
 from requests_app.providers.sailpoint.provider import ActivationReference
-from requests_app.providers.sailpoint.simulator import SailPointSimulator
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sailpoint():
-    clear_token_cache()
-    sim = SailPointSimulator(activation_delay=30.0, deprovision_delay=0.0)
-    sim.add_client("elevate", "client-secret")
-    sim.start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
 def connection(sailpoint):
     return ProviderConnection.objects.create(
-        name="SailPoint", kind="sailpoint", base_url=sailpoint.base_url, client_id="elevate", secret="client-secret"
+        name="SailPoint", kind="sailpoint", base_url=sailpoint.base_url, client_id=CLIENT_ID, secret=CLIENT_SECRET
     )
 
 
@@ -72,6 +61,7 @@ def activation(sailpoint, elevation):
 def test_grant_stays_granting_until_the_workflow_provisions(
     sailpoint, laptop, employee, django_capture_on_commit_callbacks
 ):
+    sailpoint.activation_delay = 30.0
     elevation = quietly(
         django_capture_on_commit_callbacks, services.elevation_request,
         requester=employee, device=laptop, minutes=60, reason="install a printer driver",
@@ -89,7 +79,6 @@ def test_grant_stays_granting_until_the_workflow_provisions(
 
 
 def test_two_extensions_each_add_only_their_minutes(sailpoint, laptop, employee, django_capture_on_commit_callbacks):
-    sailpoint.activation_delay = 0.0
     elevation = quietly(
         django_capture_on_commit_callbacks, services.elevation_request,
         requester=employee, device=laptop, minutes=60, reason="install a printer driver",
@@ -107,7 +96,6 @@ def test_two_extensions_each_add_only_their_minutes(sailpoint, laptop, employee,
 
 
 def test_early_revoke_deactivates_the_workflow(sailpoint, laptop, employee, django_capture_on_commit_callbacks):
-    sailpoint.activation_delay = 0.0
     elevation = quietly(
         django_capture_on_commit_callbacks, services.elevation_request,
         requester=employee, device=laptop, minutes=60, reason="install a printer driver",
@@ -128,7 +116,6 @@ def test_early_revoke_deactivates_the_workflow(sailpoint, laptop, employee, djan
 def test_workflow_completing_on_its_own_ends_as_expired(
     sailpoint, laptop, employee, django_capture_on_commit_callbacks
 ):
-    sailpoint.activation_delay = 0.0
     elevation = quietly(
         django_capture_on_commit_callbacks, services.elevation_request,
         requester=employee, device=laptop, minutes=15, reason="install a printer driver",
@@ -148,7 +135,6 @@ def test_workflow_completing_on_its_own_ends_as_expired(
 def test_failing_workflow_fails_the_elevation_without_retrying(
     sailpoint, connection, employee, default_policy, django_capture_on_commit_callbacks
 ):
-    sailpoint.activation_delay = 0.0
     broken = sailpoint.add_connection(fail_with="Source is in maintenance")
     device = Device.objects.create(connection=connection, external_id=broken, hostname="ERIN-OLD")
     device.users.add(employee)
