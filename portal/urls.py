@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("integrations/", include("requests_app.integrations.urls")),
     path("auth/", include("requests_app.auth.urls")),
+    path("helpdesk/jumpcloud/", include("requests_app.providers.jumpcloud.urls")),
     path("helpdesk/", include("requests_app.helpdesk.urls")),
     path("approvals/", include("requests_app.approvals.urls")),
     path("", include("requests_app.urls")),
