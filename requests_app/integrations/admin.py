@@ -86,6 +86,23 @@ class JiraConnectionAdmin(AuditedSecretsAdmin):
     form = JiraConnectionForm
     list_display = ("name", "site_url", "email", "token_status", "enabled")
     readonly_fields = ("intake_url", "token_warned_on")
+    actions = ["check_sign_in"]
+
+    @admin.action(description="Check that the API token signs in")
+    def check_sign_in(self, request, queryset):
+        from django.contrib import messages
+
+        from requests_app.providers.base import ProviderError
+
+        for connection in queryset:
+            try:
+                with connection.client() as client:
+                    account = client.myself()
+            except ProviderError as exc:
+                self.message_user(request, f"{connection}: {exc.message}", messages.ERROR)
+            else:
+                name = account.get("displayName") or account.get("emailAddress")
+                self.message_user(request, f"{connection}: signed in as {name}.", messages.SUCCESS)
 
     @admin.display(description="API token")
     def token_status(self, obj: JiraConnection) -> str:

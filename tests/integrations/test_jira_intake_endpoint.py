@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from django.urls import reverse
 from integration_helpers import intake_body
 
 from requests_app.integrations.jira.intake import sign
@@ -176,3 +177,35 @@ def test_disabled_connection_is_404(post_intake, device, jira_connection):
 
 def test_get_is_405(client, post_intake):
     assert client.get(post_intake.url).status_code == 405
+
+
+@pytest.fixture
+def admin_with_mfa(admin, admin_client):
+    """Staff pages want MFA set up; the admin has a TOTP authenticator."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(admin, generate_totp_secret())
+    return admin_client
+
+
+def test_admin_checks_the_jira_sign_in(admin_with_mfa, jira_connection):
+    admin_client = admin_with_mfa
+    from django.contrib.messages import get_messages
+
+    url = reverse("admin:integrations_jiraconnection_changelist")
+    response = admin_client.post(url, {"action": "check_sign_in", "_selected_action": [jira_connection.pk]})
+
+    assert response.status_code == 302
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert texts == ["IT Jira: signed in as Elevate bot."]
+
+
+def test_admin_never_shows_the_secrets_back(admin_with_mfa, jira_connection):
+    admin_client = admin_with_mfa
+    page = admin_client.get(reverse("admin:integrations_jiraconnection_change", args=[jira_connection.pk]))
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "jira-api-token" not in body
+    assert "automation-shared-secret" not in body
+    assert f"/integrations/jira/{jira_connection.public_id}/intake" in body
