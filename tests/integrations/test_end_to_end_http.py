@@ -23,7 +23,6 @@ from requests_app.providers.sailpoint.client import clear_token_cache
 from requests_app.providers.sailpoint.provider import ActivationReference
 from requests_app.providers.sailpoint.simulator import SailPointSimulator
 
-pytestmark = pytest.mark.worker
 WORKER_ENV = {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
 
 
@@ -67,6 +66,7 @@ def comment_texts(jira, key) -> list[str]:
     return [adf_plain_text(c["body"]) for c in jira.comments(key)]
 
 
+@pytest.mark.worker
 def test_jira_request_through_sailpoint_active_extended_revoked_and_another_expires(
     live_server, sailpoint, laptops, employee, jira, jira_connection, worker_factory
 ):
@@ -106,3 +106,17 @@ def test_jira_request_through_sailpoint_active_extended_revoked_and_another_expi
     texts = comment_texts(jira, "IT-7")
     assert len([t for t in texts if "is granted" in t]) == 1
     assert len(texts) == 3
+
+
+def test_three_simultaneous_automation_calls_create_one_elevation(live_server, jira, jira_connection, device):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = live_server.url + reverse("integrations:jira_intake", args=[jira_connection.public_id])
+    headers = {"X-Elevate-Secret": INTAKE_SECRET}
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: jira.send_web_request(url, intake_body(), headers), range(3)))
+
+    assert sorted(a.status_code for a in answers) == [200, 200, 201]
+    assert len({a.json()["elevation"]["id"] for a in answers}) == 1
+    assert Elevation.objects.count() == 1
