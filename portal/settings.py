@@ -141,6 +141,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ---------------------------------------------------------------------------------------------
 EMBEDDED_BROKER_PORT = env_int("ELEVATE_EMBEDDED_BROKER_PORT", 6399)
 CELERY_BROKER_URL = REDIS_URL or f"redis://127.0.0.1:{EMBEDDED_BROKER_PORT}/0"
+# Redis transport that survives a broker restart (see portal/broker.py).
+CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
@@ -155,6 +157,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILIT
 # visibility timeout, and loses them on a restart anyway.
 ELEVATE_MAX_ETA_SECONDS = min(env_int("ELEVATE_MAX_ETA_SECONDS", 900), CELERY_BROKER_VISIBILITY_TIMEOUT // 2)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# On a lost broker connection, let running steps finish: they are idempotent, and a duplicate
+# redelivery is a no-op.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -162,6 +167,8 @@ ELEVATE_SWEEP_SECONDS = env_int("ELEVATE_SWEEP_SECONDS", 5)
 ELEVATE_RECONCILE_SECONDS = env_int("ELEVATE_RECONCILE_SECONDS", 300)
 # The sweep is "stale" (no beat running) after this many seconds without a heartbeat.
 ELEVATE_HEARTBEAT_STALE_SECONDS = env_int("ELEVATE_HEARTBEAT_STALE_SECONDS", 60)
+# A step still running after this long is presumed dead (worker killed) and driven again.
+ELEVATE_STEP_LEASE_SECONDS = env_int("ELEVATE_STEP_LEASE_SECONDS", 60)
 ELEVATE_GRANT_MAX_ATTEMPTS = env_int("ELEVATE_GRANT_MAX_ATTEMPTS", 6)
 ELEVATE_REVOKE_ALERT_ATTEMPTS = env_int("ELEVATE_REVOKE_ALERT_ATTEMPTS", 3)
 ELEVATE_RETRY_BASE_SECONDS = env_int("ELEVATE_RETRY_BASE_SECONDS", 5)

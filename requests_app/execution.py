@@ -29,8 +29,12 @@ from requests_app.providers.base import GrantRequest, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
 
+
 # How long a claimed step may run before the sweep assumes its worker died and re-drives it.
-STEP_LEASE = timedelta(seconds=60)
+def step_lease() -> timedelta:
+    return timedelta(seconds=settings.ELEVATE_STEP_LEASE_SECONDS)
+
+
 # How soon to ask again about an asynchronous grant the provider has accepted but not confirmed.
 CONFIRM_POLL = timedelta(seconds=3)
 WORKER = audit.RequestContext(label="worker")
@@ -99,7 +103,7 @@ def _claim_for_grant(elevation_id: int) -> bool:
         if elevation.state == State.APPROVED:
             if elevation.starts_at > now():
                 return False  # scheduled for later; the sweep starts it on time
-            transition(elevation, State.GRANTING, next_attempt_at=now() + STEP_LEASE)
+            transition(elevation, State.GRANTING, next_attempt_at=now() + step_lease())
         return elevation.state == State.GRANTING
 
 
@@ -189,7 +193,7 @@ def expire_if_due(elevation: Elevation) -> bool:
         State.REVOKING,
         action="elevation.expiring",
         end_state=State.EXPIRED,
-        next_attempt_at=now() + STEP_LEASE,
+        next_attempt_at=now() + step_lease(),
         attempts=0,
     )
     return True
@@ -337,7 +341,7 @@ def sweep() -> dict[str, int]:
 
     at = now()
     work = due_work(at)
-    lease_until = at + STEP_LEASE
+    lease_until = at + step_lease()
     for ids in (work["grant"], work["revoke"], work["sync"]):
         Elevation.objects.filter(pk__in=ids).update(next_attempt_at=lease_until)
     for pk in work["grant"]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
-from helpers import WorkerProcess, purge_broker
 
+from helpers import WorkerProcess, purge_broker
 from requests_app import clock
 from requests_app.models import Device, Policy, ProviderConnection, User
 from requests_app.roles import ROLES, ensure_roles
@@ -175,3 +175,16 @@ def worker_factory(transactional_db, tmp_path):
 @pytest.fixture
 def worker(worker_factory):
     return worker_factory()
+
+
+@pytest.fixture
+def scripted(monkeypatch, make_device, employee, default_policy):
+    """A device on the scripted provider (tests/scripted_provider.py), bound to `employee`."""
+    import scripted_provider
+    from requests_app.providers import registry
+
+    monkeypatch.setitem(registry.PROVIDER_CLASSES, "scripted", "scripted_provider.ScriptedProvider")
+    scripted_provider.reset()
+    connection = ProviderConnection.objects.create(name="Scripted", kind="scripted")
+    scripted_provider.device = make_device(employee, connection=connection, hostname="scripted-host")
+    return scripted_provider

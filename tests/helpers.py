@@ -28,6 +28,7 @@ class WorkerProcess:
             "ELEVATE_SWEEP_SECONDS": str(sweep_seconds),
             "ELEVATE_RETRY_BASE_SECONDS": "1",
             "ELEVATE_RETRY_MAX_SECONDS": "2",
+            "ELEVATE_STEP_LEASE_SECONDS": "3",
             **(env or {}),
         }
         self.beat = beat

@@ -1,0 +1,246 @@
+"""The worker-side steps, run in-process: idempotent, retrying, never granting twice."""
+
+from datetime import timedelta
+
+import pytest
+
+from requests_app import clock, execution, services
+from requests_app.lifecycle import State
+from requests_app.models import AuditEvent, Elevation
+from requests_app.providers.base import GrantResult, GrantStatus
+
+
+@pytest.fixture
+def approved(scripted, employee):
+    return services.elevation_request(requester=employee, device=scripted.device, minutes=60, reason="debugging")
+
+
+def reload(elevation):
+    return Elevation.objects.get(pk=elevation.pk)
+
+
+def grant_calls(scripted):
+    return [c for c in scripted.CALLS if c[0] == "grant"]
+
+
+def test_grant_step_activates_and_stores_the_reference(scripted, approved):
+    assert execution.grant_step(approved.pk) is None
+    elevation = reload(approved)
+    assert elevation.state == State.ACTIVE
+    assert elevation.provider_ref == "g1" or elevation.provider_ref.startswith("g")
+    assert elevation.provider_expires_at == elevation.expires_at
+    assert elevation.next_attempt_at is None
+
+
+def test_a_duplicate_grant_delivery_is_a_noop(scripted, approved):
+    execution.grant_step(approved.pk)
+    execution.grant_step(approved.pk)
+    assert len(grant_calls(scripted)) == 1
+    assert reload(approved).state == State.ACTIVE
+
+
+def test_a_grant_lost_before_its_reference_was_stored_is_found_not_repeated(scripted, approved):
+    # The provider granted, then the worker died before committing the reference.
+    execution.grant_step(approved.pk)
+    Elevation.objects.filter(pk=approved.pk).update(state=State.GRANTING, provider_ref="")
+    execution.grant_step(approved.pk)
+    assert len(grant_calls(scripted)) == 1
+    assert reload(approved).state == State.ACTIVE
+
+
+def test_a_transient_error_retries_with_backoff_and_records_it(scripted, approved, settings):
+    settings.ELEVATE_RETRY_BASE_SECONDS = 4
+    scripted.SCRIPT["grant"].append(scripted.transient("HTTP 503"))
+    delay = execution.grant_step(approved.pk)
+    assert 2 <= delay <= 4
+    elevation = reload(approved)
+    assert (elevation.state, elevation.attempts) == (State.GRANTING, 1)
+    assert "503" in elevation.last_error
+    assert elevation.next_attempt_at > clock.now()
+    assert execution.grant_step(approved.pk) is None
+    assert reload(approved).state == State.ACTIVE
+
+
+def test_a_429_waits_at_least_its_retry_after(scripted, approved):
+    scripted.SCRIPT["grant"].append(scripted.transient("HTTP 429", retry_after=42))
+    assert execution.grant_step(approved.pk) >= 42
+
+
+def test_a_permanent_error_fails_at_once_with_the_reason(scripted, approved):
+    scripted.SCRIPT["grant"].append(scripted.permanent("the API key lacks a writable role"))
+    assert execution.grant_step(approved.pk) is None
+    elevation = reload(approved)
+    assert elevation.state == State.FAILED
+    assert "writable role" in elevation.last_error
+    assert AuditEvent.objects.filter(elevation=elevation, action="elevation.failed").exists()
+
+
+def test_after_the_last_retry_the_grant_fails(scripted, approved, settings):
+    settings.ELEVATE_GRANT_MAX_ATTEMPTS = 3
+    scripted.SCRIPT["grant"].extend([scripted.transient(), scripted.transient(), scripted.transient()])
+    for _ in range(3):
+        execution.grant_step(approved.pk)
+    elevation = reload(approved)
+    assert elevation.state == State.FAILED
+    assert "gave up after 3 attempts" in elevation.last_error
+
+
+def test_an_asynchronous_grant_stays_granting_until_confirmed(scripted, approved):
+    scripted.SCRIPT["grant"].append(GrantResult("async-1", confirmed=False))
+    scripted.SCRIPT["status"].append(GrantStatus("pending"))
+    assert execution.grant_step(approved.pk) == execution.CONFIRM_POLL.total_seconds()
+    assert reload(approved).state == State.GRANTING
+    assert execution.grant_step(approved.pk) == execution.CONFIRM_POLL.total_seconds()
+    scripted.SCRIPT["status"].append(GrantStatus("active"))
+    assert execution.grant_step(approved.pk) is None
+    elevation = reload(approved)
+    assert (elevation.state, elevation.provider_ref) == (State.ACTIVE, "async-1")
+
+
+def test_a_scheduled_grant_waits_for_its_start(scripted, employee):
+    later = clock.now() + timedelta(hours=1)
+    elevation = services.elevation_request(
+        requester=employee, device=scripted.device, minutes=60, reason="maintenance window", starts_at=later
+    )
+    execution.grant_step(elevation.pk)
+    assert reload(elevation).state == State.APPROVED
+    assert execution.due_work(clock.now())["grant"] == []
+    with clock.travel(timedelta(hours=1, seconds=1)):
+        assert execution.due_work(clock.now())["grant"] == [elevation.pk]
+        execution.grant_step(elevation.pk)
+    assert reload(elevation).state == State.ACTIVE
+
+
+class TestRevokeAndExpire:
+    @pytest.fixture
+    def active(self, scripted, approved):
+        execution.grant_step(approved.pk)
+        return reload(approved)
+
+    def test_revoke_ends_the_grant_at_the_provider(self, scripted, active, employee):
+        services.elevation_revoke(elevation=active, actor=employee)
+        assert reload(active).state == State.REVOKING
+        execution.revoke_step(active.pk)
+        assert reload(active).state == State.REVOKED
+        assert scripted.GRANTS[active.provider_ref]["live"] is False
+
+    def test_expiry_needs_no_user_action(self, scripted, active):
+        execution.revoke_step(active.pk)
+        assert reload(active).state == State.ACTIVE  # not due yet
+        with clock.travel(timedelta(minutes=61)):
+            assert execution.due_work(clock.now())["revoke"] == [active.pk]
+            execution.revoke_step(active.pk)
+        elevation = reload(active)
+        assert elevation.state == State.EXPIRED
+        assert scripted.GRANTS[active.provider_ref]["live"] is False
+        actions = list(AuditEvent.objects.filter(elevation=elevation).values_list("action", flat=True))
+        assert actions[-2:] == ["elevation.expiring", "elevation.expired"]
+
+    def test_a_grant_already_gone_at_the_provider_counts_as_revoked(self, scripted, active, employee):
+        scripted.GRANTS[active.provider_ref]["live"] = False
+        services.elevation_revoke(elevation=active, actor=employee)
+        execution.revoke_step(active.pk)
+        assert reload(active).state == State.REVOKED
+
+    def test_a_failing_revoke_is_retried_alerts_helpdesk_and_is_never_marked_revoked(
+        self, scripted, active, employee, settings
+    ):
+        settings.ELEVATE_REVOKE_ALERT_ATTEMPTS = 2
+        scripted.SCRIPT["revoke"].extend([scripted.transient(), scripted.permanent("403"), scripted.transient()])
+        services.elevation_revoke(elevation=active, actor=employee)
+        for _ in range(3):
+            assert execution.revoke_step(active.pk) > 0
+            assert reload(active).state == State.REVOKING
+        elevation = reload(active)
+        assert elevation.alerted_at is not None
+        assert AuditEvent.objects.filter(elevation=elevation, action="elevation.revoke_alert").count() == 1
+        assert execution.revoke_step(active.pk) is None
+        assert reload(active).state == State.REVOKED
+
+    def test_revoked_while_granting_finds_and_revokes_what_was_granted(self, scripted, approved, employee):
+        execution.grant_step(approved.pk)
+        Elevation.objects.filter(pk=approved.pk).update(state=State.GRANTING, provider_ref="")
+        services.elevation_revoke(elevation=reload(approved), actor=employee)
+        execution.revoke_step(approved.pk)
+        assert reload(approved).state == State.REVOKED
+        assert not any(grant["live"] for grant in scripted.GRANTS.values())
+
+
+class TestExtensionsReachTheProvider:
+    def test_an_extension_of_an_active_grant_is_pushed(self, scripted, approved, employee):
+        execution.grant_step(approved.pk)
+        services.elevation_extend(elevation=reload(approved), actor=employee, minutes=15)
+        execution.sync_expiry_step(approved.pk)
+        elevation = reload(approved)
+        assert elevation.provider_expires_at == elevation.expires_at
+        assert scripted.GRANTS[elevation.provider_ref]["expires_at"] == elevation.expires_at
+
+    def test_an_extension_made_while_granting_is_pushed_after_activation(self, scripted, approved, employee):
+        execution._claim_for_grant(approved.pk)
+        services.elevation_extend(elevation=reload(approved), actor=employee, minutes=15)
+        execution.grant_step(approved.pk)
+        elevation = reload(approved)
+        # The grant went out with the new expiry already, so nothing is left to push.
+        assert elevation.provider_expires_at == elevation.expires_at
+
+
+class TestSweep:
+    def test_the_sweep_drives_a_grant_whose_message_was_lost(self, scripted, approved, monkeypatch):
+        from requests_app import tasks
+
+        sent = []
+        monkeypatch.setattr(tasks.grant, "delay", sent.append)
+        counts = execution.sweep()
+        assert counts["grant"] == 1
+        assert sent == [approved.pk]
+        # Leased: the next sweep does not send it again while the step may still be running.
+        assert execution.sweep()["grant"] == 0
+
+    def test_a_step_stuck_past_its_lease_is_driven_again(self, scripted, approved, monkeypatch):
+        from requests_app import tasks
+
+        sent = []
+        monkeypatch.setattr(tasks.grant, "delay", sent.append)
+        execution._claim_for_grant(approved.pk)  # the worker claimed it, then died
+        assert execution.sweep()["grant"] == 0
+        with clock.travel(execution.step_lease() + timedelta(seconds=1)):
+            assert execution.sweep()["grant"] == 1
+        assert sent == [approved.pk]
+
+    def test_undecided_requests_expire(self, scripted, employee, default_policy):
+        default_policy.requires_approval = True
+        default_policy.approval_timeout_minutes = 30
+        default_policy.save()
+        elevation = services.elevation_request(
+            requester=employee, device=scripted.device, minutes=60, reason="needs approval"
+        )
+        assert elevation.state == State.PENDING_APPROVAL
+        with clock.travel(timedelta(minutes=31)):
+            assert execution.sweep()["undecided"] == 1
+        assert reload(elevation).state == State.EXPIRED
+
+    def test_the_sweep_records_a_heartbeat(self, db):
+        from requests_app.selectors import sweep_heartbeat_age
+
+        assert sweep_heartbeat_age() is None
+        execution.sweep()
+        assert sweep_heartbeat_age() < 5
+
+
+def test_the_reconciler_flags_a_grant_still_live_after_it_ended_here(scripted, approved, employee):
+    execution.grant_step(approved.pk)
+    elevation = reload(approved)
+    Elevation.objects.filter(pk=elevation.pk).update(state=State.REVOKED, ended_at=clock.now())
+    counts = execution.reconcile()
+    assert counts["drift"] == 1
+    assert "still granted" in reload(elevation).drift
+    assert scripted.GRANTS[elevation.provider_ref]["live"] is False  # revoked again at once
+
+
+def test_backoff_grows_and_has_jitter(settings):
+    settings.ELEVATE_RETRY_BASE_SECONDS = 2
+    settings.ELEVATE_RETRY_MAX_SECONDS = 100
+    delays = [execution.backoff_seconds(5) for _ in range(50)]
+    assert all(1 <= d <= 32 for d in delays)
+    assert len(set(delays)) > 40
+    assert execution.backoff_seconds(20) <= 100
