@@ -51,6 +51,20 @@ class DeviceOption:
     rules: Policy
     live: Elevation | None
 
+    @property
+    def approval_note(self) -> str:
+        return approval_note(self.rules)
+
+
+def approval_note(rules: Policy) -> str:
+    """What the policy's approval rule means for the person asking."""
+    if not rules.requires_approval:
+        return "Granted right away, no approval needed."
+    if rules.auto_approve_up_to_minutes:
+        quick = policy.human_minutes(rules.auto_approve_up_to_minutes)
+        return f"Up to {quick} is granted right away; longer needs approval."
+    return "An approver has to agree first."
+
 
 class RequestForm(forms.Form):
     device = forms.ModelChoiceField(
@@ -115,6 +129,16 @@ class RequestForm(forms.Form):
         if value:
             return str(getattr(value, "public_id", value))
         return str(self.device_options[0].device.public_id) if len(self.device_options) == 1 else ""
+
+    @property
+    def approval_note(self) -> str:
+        """The selected device's approval rule; before a choice, the rule all devices share, if any."""
+        selected = self.selected_device_id()
+        for option in self.device_options:
+            if str(option.device.public_id) == selected:
+                return option.approval_note
+        notes = {option.approval_note for option in self.device_options}
+        return notes.pop() if len(notes) == 1 else ""
 
     def clean(self):
         data = super().clean()

@@ -105,6 +105,8 @@
     var hint = form.querySelector("[data-max-hint]");
     if (custom && max) custom.max = String(max);
     if (hint && device.dataset.maxLabel) hint.textContent = "Up to " + device.dataset.maxLabel + " on this device.";
+    var approval = form.querySelector("[data-approval-hint]");
+    if (approval && device.dataset.approval) approval.textContent = device.dataset.approval;
     var passwordless = form.querySelector("[data-passwordless-field]");
     if (passwordless) {
       var allowed = device.dataset.passwordless === "1";

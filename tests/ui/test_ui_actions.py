@@ -258,3 +258,13 @@ def test_helpdesk_acting_on_someone_elses_elevation_must_give_a_reason(
     helpdesk_client.post(revoke_url(elevation), {"reason": "Offboarding"}, **hx("elevation-live"))
     elevation.refresh_from_db()
     assert elevation.state == State.REVOKING
+
+
+def test_a_request_that_needs_approval_says_so_and_waits(employee_client, employee, device, default_policy, hx):
+    default_policy.requires_approval = True
+    default_policy.save()
+    body = employee_client.post(REQUEST, request_data(device), **hx("request-form")).content.decode()
+    assert "is waiting for approval" in body
+    assert "Awaiting approval" in body
+    assert 'hx-trigger="every 10s"' in body
+    assert Elevation.objects.get(beneficiary=employee).state == State.PENDING_APPROVAL

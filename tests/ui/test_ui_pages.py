@@ -242,3 +242,12 @@ def test_wrong_method_is_405(employee_client, employee, device, make_elevation, 
     args = [make_elevation(employee, device).public_id] if with_id else []
     response = getattr(employee_client, method)(reverse(f"requests_app:{name}", args=args))
     assert response.status_code == 405
+
+
+def test_the_request_form_says_when_approval_is_needed(employee_client, device, default_policy):
+    assert "Granted right away, no approval needed." in employee_client.get(REQUEST).content.decode()
+    default_policy.requires_approval = True
+    default_policy.auto_approve_up_to_minutes = 60
+    default_policy.save()
+    page = employee_client.get(REQUEST).content.decode()
+    assert "Up to 1 h is granted right away; longer needs approval." in page
