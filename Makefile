@@ -22,7 +22,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the locked dependencies
+# Test-only node tools (the OpenID provider the SSO tests sign in through), from package-lock.json.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP) ## Create .venv and node_modules and install the locked dependencies
 
 run: install ## Run the portal (embedded: SQLite, demo provider, embedded broker) on http://127.0.0.1:8000
 	@$(BIN)/python manage.py migrate --noinput -v0

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from requests_app import selectors, services
+from requests_app.auth.stepup import step_up_required
 from requests_app.errors import PortalError
 from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_change, may_revoke
 from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
@@ -80,6 +81,7 @@ def my_elevations(request):
 
 
 @login_required
+@step_up_required
 @require_http_methods(["GET", "POST"])
 def request_elevation(request):
     form = RequestForm(request.POST or None, user=request.user, initial=request.GET.dict())

@@ -50,11 +50,12 @@ def step_up_due(request) -> bool:
 
 
 def step_up_required(view):
-    """Run `view` only for a session that authenticated recently enough (else confirm first)."""
+    """Run `view`'s POSTs only for a session that authenticated recently enough (else confirm first)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if step_up_due(request):
+        # Showing the form is fine; submitting it is what needs a fresh sign-in.
+        if request.method not in ("GET", "HEAD", "OPTIONS") and step_up_due(request):
             return step_up_response(request)
         return view(request, *args, **kwargs)
 
@@ -62,7 +63,8 @@ def step_up_required(view):
 
 
 def step_up_response(request):
-    back = reverse(settings.LOGIN_REDIRECT_URL)
+    """Confirm first. The request page itself is the way back (its form accepts GET)."""
+    back = request.get_full_path()
     if not request.htmx and get_reauthentication_flows(request.user):
         # allauth's middleware stores this POST, asks for the password or MFA code, then replays it.
         raise ReauthenticationRequired()
