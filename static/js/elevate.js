@@ -53,6 +53,8 @@
         });
         var none = form.querySelector("[data-device-none]");
         if (none) none.hidden = shown > 0;
+        var count = form.querySelector("[data-device-count]");
+        if (count) count.textContent = shown === 1 ? "1 device matches" : shown + " devices match";
       });
       search.addEventListener("keydown", function (event) {
         if (event.key !== "Enter") return;
