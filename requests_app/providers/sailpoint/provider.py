@@ -9,7 +9,8 @@ accepted with 202 while a workflow does the work, so a grant stays unconfirmed u
 activation history reports it provisioned.
 
 Connection options (all optional): `token_url`, `scope`, `connection_id`,
-`max_activation_minutes`, `entitlement_connections` (a list of
+`max_activation_minutes`, `trust_accepted_activations` (confirm grants without the activation
+history, which needs an ORG_ADMIN token), `entitlement_connections` (a list of
 `{"id", "name", "users": [e-mail …], "os"}` offered as devices), `identities`
 (`{e-mail: identity id}`).
 """
@@ -202,8 +203,13 @@ class SailPointProvider(Provider):
 
     def status(self, reference: str) -> GrantStatus:
         ref = ActivationReference.parse(reference)
-        with self.client() as client:
-            record = self._history_record(client, ref)
+        try:
+            with self.client() as client:
+                record = self._history_record(client, ref)
+        except ProviderError as exc:
+            if exc.status_code != 403:
+                raise
+            return self._status_without_history(ref, exc)
         if record is None:
             return GrantStatus("missing", detail="SailPoint has no record of this activation")
         status = str(record.get("status") or "")
@@ -217,6 +223,20 @@ class SailPointProvider(Provider):
             # same way, so this is a permanent error for the grant, not a grant that ended.
             raise ProviderError(f"SailPoint could not activate the entitlement ({detail})", permanent=True)
         return GrantStatus("ended", detail=detail)
+
+    def _status_without_history(self, ref: ActivationReference, exc: ProviderError) -> GrantStatus:
+        """The activation history is the only read-back; without it, trust the 202 if allowed."""
+        if self.options.get("trust_accepted_activations"):
+            state = "active" if _now() < ref.ends_at else "ended"
+            return GrantStatus(state, expires_at=ref.ends_at, detail="assumed: history not readable")
+        raise ProviderError(
+            "SailPoint activation history is not readable (HTTP 403), so grants cannot be confirmed: "
+            "give the API client idn:jit-activation-history:read (an ORG_ADMIN token) and enable the "
+            "tenant's activation history search, or set the connection option "
+            '"trust_accepted_activations": true',
+            permanent=True,
+            status_code=403,
+        ) from exc
 
     def extend(self, reference: str, expires_at: datetime) -> GrantResult | None:
         ref = ActivationReference.parse(reference)

@@ -339,3 +339,24 @@ def test_test_connection_reports_sign_in(sailpoint, jane_connection):
 
     assert all(check.ok for check in good.test_connection())
     assert not SailPointProvider(bad_connection).test_connection()[0].ok
+
+
+def test_without_history_access_grants_cannot_be_confirmed_and_say_why(sailpoint, provider, jane_connection):
+    result = provider.grant(grant_request(jane_connection))
+    sailpoint.history_enabled = False
+
+    with pytest.raises(ProviderError) as caught:
+        provider.status(result.reference)
+
+    assert caught.value.permanent
+    assert "idn:jit-activation-history:read" in caught.value.message
+
+
+def test_trusting_accepted_activations_confirms_without_history(sailpoint, jane_connection):
+    provider = SailPointProvider(make_connection(sailpoint, trust_accepted_activations=True))
+    result = provider.grant(grant_request(jane_connection, minutes=5))
+    sailpoint.history_enabled = False
+
+    assert provider.status(result.reference).state == "active"
+    sailpoint.advance(301)
+    provider.revoke(result.reference)  # deactivate answers 404 now: counted as revoked
