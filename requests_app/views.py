@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from requests_app import selectors, services
 from requests_app.auth.stepup import step_up_required
+from requests_app.clock import now
 from requests_app.errors import PortalError
 from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_change, may_revoke
 from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
@@ -26,6 +27,9 @@ from requests_app.models import Elevation
 from requests_app.policy import human_minutes
 
 HISTORY_PAGE_SIZE = 10
+# Ids of the swappable regions: an htmx request aimed at one gets that region's partial.
+HISTORY_REGION = "history"
+FORM_REGION = "request-form"
 DETAIL_REGION = "elevation-live"
 
 
@@ -44,6 +48,8 @@ class Row:
     def poll_trigger(self) -> str:
         """How the row refreshes itself: fast while the worker moves it, never once it ended."""
         state = self.elevation.state
+        if state == State.APPROVED and self.elevation.starts_at > now():
+            return "every 30s"  # scheduled for later
         if state in CHANGING_STATES:
             return "every 2s"
         if state == State.PENDING_APPROVAL:
@@ -72,7 +78,7 @@ def _live_rows(user) -> list[Row]:
 @require_GET
 def my_elevations(request):
     history = Paginator(selectors.my_history(request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    if request.htmx.target == "history":
+    if request.htmx.target == HISTORY_REGION:
         return render(request, "requests_app/my_elevations.html#history", {"history": history})
     live = _live_rows(request.user)
     form = RequestForm(user=request.user, live=[row.elevation for row in live])
@@ -92,13 +98,13 @@ def request_elevation(request):
             form.add_portal_error(exc)
         else:
             return _requested(request, elevation)
-    if request.htmx:
+    if request.htmx.target == FORM_REGION:
         return render(request, "requests_app/request.html#request-form", {"form": form, "inline": True})
     return render(request, "requests_app/request.html", {"form": form})
 
 
 def _requested(request, elevation: Elevation):
-    if request.htmx:
+    if request.htmx.target == FORM_REGION:
         # A fresh form, and the live list swapped out of band with the new elevation in it.
         live = _live_rows(request.user)
         context = {
@@ -125,7 +131,7 @@ def _requested_message(elevation: Elevation) -> str:
 def elevation_detail(request, public_id):
     elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
     context = {"row": _row(request.user, elevation), "events": elevation.events.order_by("seq")}
-    if request.htmx:
+    if request.htmx.target == DETAIL_REGION:
         response = render(request, "requests_app/elevation_detail.html#elevation-live", context)
         return _stop_polling_when_ended(elevation, response)
     return render(request, "requests_app/elevation_detail.html", context)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from requests_app.clock import now
 from requests_app.lifecycle import State
 from requests_app.models import Elevation
+from requests_app.providers.base import ProviderError
+from requests_app.providers.demo.provider import DemoProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -268,3 +273,21 @@ def test_a_request_that_needs_approval_says_so_and_waits(employee_client, employ
     assert "Awaiting approval" in body
     assert 'hx-trigger="every 10s"' in body
     assert Elevation.objects.get(beneficiary=employee).state == State.PENDING_APPROVAL
+
+
+def test_a_user_unknown_to_the_provider_is_told_so_above_the_form(employee_client, device, monkeypatch, hx):
+    def no_such_user(self, email):
+        raise ProviderError("no user with that e-mail", permanent=True)
+
+    monkeypatch.setattr(DemoProvider, "lookup_user", no_such_user)
+    body = employee_client.post(REQUEST, request_data(device), **hx("request-form")).content.decode()
+    assert '<div class="form-error" role="alert"' in body
+    assert "No account for erin@example.com was found on Demo" in body
+    assert not Elevation.objects.exists()
+
+
+def test_a_scheduled_elevation_polls_slowly(employee_client, employee, device, make_elevation):
+    make_elevation(employee, device, state=State.APPROVED, starts_at=now() + timedelta(hours=2))
+    page = employee_client.get(MY).content.decode()
+    assert 'hx-trigger="every 30s"' in page
+    assert "Scheduled" in page
