@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -34,6 +35,8 @@ from requests_app.providers.jumpcloud.client import (
     USER_GROUP_WRITABLE_FIELDS,
     shared_client,
 )
+
+log = logging.getLogger(__name__)
 
 # accessState values: "granted" is confirmed; the others are our best reading (contract 2.2).
 _LIVE_STATES = {"granted": "active", "pending": "pending", "approved": "pending"}
@@ -247,8 +250,11 @@ class JumpCloudDeviceProvider(_JumpCloudProvider):
         try:
             found = self.client.list_access_requests(filters)
         except ProviderError as exc:
-            if exc.status_code in (404, 405, 501):
-                return None  # this JumpCloud has no list endpoint (contract 2.5)
+            # The list endpoint is unconfirmed (contract 2.5): where it is missing or refuses these
+            # filters, fall back to granting. Transient errors and a refused key still raise.
+            if exc.permanent and exc.status_code not in (401, 403):
+                log.warning("cannot list JumpCloud access requests, so no lookup: %s", exc.message)
+                return None
             raise
         marker = _MARKER.format(request.idempotency_key)
         for record in found:

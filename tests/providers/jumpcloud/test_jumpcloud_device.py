@@ -194,6 +194,23 @@ def test_find_grant_without_a_list_endpoint_finds_nothing(jumpcloud, org, device
     assert device_provider.find_grant(device_request(org.jane, org.mac)) is None
 
 
+def test_find_grant_falls_back_when_the_list_refuses_the_filters(jumpcloud, org, device_provider, device_request):
+    jumpcloud.add_fault(method="GET", path="/accessrequests$", status=400, times=None)
+
+    assert device_provider.find_grant(device_request(org.jane, org.mac)) is None
+
+
+def test_find_grant_raises_transient_errors_rather_than_risk_a_second_grant(
+    jumpcloud, org, device_provider, device_request
+):
+    jumpcloud.add_fault(method="GET", path="/accessrequests$", status=503)
+
+    with pytest.raises(ProviderError) as caught:
+        device_provider.find_grant(device_request(org.jane, org.mac))
+
+    assert not caught.value.permanent
+
+
 def test_bad_api_key_is_permanent_and_says_what_to_do(jumpcloud, org, make_connection, device_request):
     provider = JumpCloudDeviceProvider(make_connection(jumpcloud, secret="wrong-key-123"))
 
