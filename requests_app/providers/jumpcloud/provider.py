@@ -324,10 +324,13 @@ class JumpCloudDeviceProvider(_JumpCloudProvider):
         return [self._check("Access requests (write role)", self._probe_access_requests)]
 
     def _probe_access_requests(self) -> str:
-        # Revoking an id that cannot exist changes nothing: 404 means the key got past
-        # authorization for the write endpoint, 401/403 mean it did not.
-        with contextlib.suppress(NotFound):
+        # Revoking an id that cannot exist changes nothing: "not found" (or "invalid id") means
+        # the key got past authorization for the write endpoint; 401/403 mean it did not.
+        try:
             self.client.revoke_access_request("0" * 24)
+        except ProviderError as exc:
+            if exc.status_code not in (400, 404) or "organization id" in exc.message:
+                raise
         return "the API key may create and revoke access requests"
 
 

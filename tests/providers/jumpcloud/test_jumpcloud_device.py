@@ -378,3 +378,10 @@ def test_extension_after_jumpcloud_expired_the_request_grants_anew(jumpcloud, or
     live = jumpcloud.live_requests(org.jane, org.mac)
     assert [r["accessId"] for r in live] == [result.reference]
     assert live[0]["remarks"] == f"install a printer driver [elevate {request.idempotency_key}]"
+
+
+def test_test_connection_with_an_unknown_org_id_says_so_in_every_check(jumpcloud, make_connection):
+    checks = JumpCloudDeviceProvider(make_connection(jumpcloud, org_id="b" * 24)).test_connection()
+
+    assert [c.ok for c in checks] == [False, False, False]
+    assert all("organization id" in c.detail for c in checks)
