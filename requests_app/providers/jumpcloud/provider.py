@@ -83,6 +83,20 @@ def _os_family(system: dict[str, Any]) -> str:
     return ""
 
 
+def _timeout_option(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if seconds <= 0:
+        raise ProviderError(
+            f"The connection's options.timeout must be a number of seconds, not {value!r}.", permanent=True
+        )
+    return seconds
+
+
 class _JumpCloudProvider(Provider):
     """What both JumpCloud kinds share: the client, identities, devices, connection checks."""
 
@@ -90,12 +104,11 @@ class _JumpCloudProvider(Provider):
         super().__init__(connection)
         options = dict(getattr(connection, "options", None) or {})
         self.options = options
-        timeout = options.get("timeout")
         self.client = shared_client(
             base_url=connection.base_url or "https://console.jumpcloud.com",
             api_key=connection.secret or "",
             org_id=connection.org_id or "",
-            timeout=float(timeout) if timeout else None,
+            timeout=_timeout_option(options.get("timeout")),
         )
 
     # -- identities and devices ---------------------------------------------------------

@@ -385,3 +385,10 @@ def test_test_connection_with_an_unknown_org_id_says_so_in_every_check(jumpcloud
 
     assert [c.ok for c in checks] == [False, False, False]
     assert all("organization id" in c.detail for c in checks)
+
+
+def test_a_nonsense_timeout_option_is_a_permanent_error(jumpcloud, make_connection):
+    with pytest.raises(ProviderError, match=r"options\.timeout") as caught:
+        JumpCloudDeviceProvider(make_connection(jumpcloud, timeout="soon"))
+
+    assert caught.value.permanent
