@@ -88,10 +88,12 @@ class RequestForm(forms.Form):
     ticket_ref = forms.CharField(required=False, max_length=100, label="Ticket (optional)")
     without_password = forms.BooleanField(required=False, label="Use sudo without a password")
 
-    def __init__(self, *args, user: User, live: list[Elevation] = (), **kwargs) -> None:
+    def __init__(self, *args, user: User, live: list[Elevation] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["device"].queryset = selectors.devices_for_user(user)
+        if live is None:
+            live = list(selectors.my_live_elevations(user))
         self._live_by_device = {e.device_id: e for e in live if e.device_id}
         self._options: list[DeviceOption] | None = None
         presets = sorted({m for o in self.device_options for m in self._presets(o.rules)})

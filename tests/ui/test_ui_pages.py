@@ -251,3 +251,10 @@ def test_the_request_form_says_when_approval_is_needed(employee_client, device, 
     default_policy.save()
     page = employee_client.get(REQUEST).content.decode()
     assert "Up to 1 h is granted right away; longer needs approval." in page
+
+
+def test_request_page_says_which_devices_already_have_a_live_elevation(
+    employee_client, employee, device, make_elevation
+):
+    make_elevation(employee, device)
+    assert "Already requested here: asking again adds time to it" in employee_client.get(REQUEST).content.decode()
