@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from helpers import wait_for
 from requests_app import services
 from requests_app.clock import now
 from requests_app.lifecycle import State
-from requests_app.models import Elevation
+from requests_app.models import Device, Elevation
 
 pytestmark = [pytest.mark.browser]
 
@@ -51,7 +53,7 @@ def test_request_watch_active_extend_and_revoke_without_reloading(
     row = page.locator(f"#elevation-{elevation.public_id}")
     expect(row).to_be_visible()
     expect(row.locator("[data-state-badge]")).to_have_text("Active", timeout=LIVE_TIMEOUT)
-    expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"(\d+ min|\d+:\d\d) left"))
+    expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"(\d+ h \d\d min|\d+ min|\d+:\d\d) left"))
     assert same_document(page), "the request and the state changes must not reload the page"
     screenshot(page, "02-my-elevations-active")
 
@@ -76,6 +78,19 @@ def test_request_watch_active_extend_and_revoke_without_reloading(
     for step in ("Requested", "Approved by policy", "Admin rights granted", "Extended", "Admin rights removed"):
         expect(timeline).to_contain_text(step)
     screenshot(page, "05-elevation-detail")
+
+    # A short one on the other device: the countdown runs out and the row turns to expired by itself.
+    surface = services.elevation_request(
+        requester=employee, device=Device.objects.get(hostname="erin-surface"), minutes=15, reason="Quick fix"
+    )
+    wait_for(lambda: Elevation.objects.get(pk=surface.pk).state == State.ACTIVE, message="the grant")
+    Elevation.objects.filter(pk=surface.pk).update(expires_at=now() + timedelta(seconds=4))
+    page.goto(f"{live_server.url}/")
+    mark_page(page)
+    short = page.locator(f"#elevation-{surface.public_id}")
+    expect(short.locator("[data-countdown]")).to_have_text(re.compile(r"0:0\d left"))
+    expect(short.locator("[data-state-badge]")).to_have_text("Expired", timeout=LIVE_TIMEOUT)
+    assert same_document(page)
 
     page.goto(f"{live_server.url}/request/")
     expect(page.get_by_text("last contact").first.or_(page.get_by_text("never seen").first)).to_be_visible()
