@@ -272,10 +272,13 @@ class JumpCloudDeviceProvider(_JumpCloudProvider):
         marker = _MARKER.format(request.idempotency_key)
         for record in found:
             if marker in str(record.get("remarks") or "") and record.get("accessId"):
+                expires_at = parse_time(record.get("expiry"))
+                if expires_at is not None and abs((expires_at - request.expires_at).total_seconds()) < 1:
+                    expires_at = request.expires_at  # JumpCloud drops the fraction of a second
                 return GrantResult(
                     reference=str(record["accessId"]),
                     confirmed=record.get("accessState") == "granted",
-                    expires_at=parse_time(record.get("expiry")),
+                    expires_at=expires_at,
                 )
         return None
 

@@ -179,6 +179,7 @@ def test_timeout_is_transient_and_the_retry_finds_the_grant_instead_of_granting_
     live = jumpcloud.live_requests(org.jane, org.mac)
     assert len(live) == 1
     assert found.reference == again.reference == live[0]["accessId"]
+    assert found.expires_at == request.expires_at  # not the whole-second copy: no needless extend
 
 
 def test_find_grant_ignores_requests_made_for_other_elevations(org, device_provider, device_request):
