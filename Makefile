@@ -52,5 +52,13 @@ fmt: install ## Format and autofix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: install services ## Benchmarks at full size (100k elevations, 1M audit events; < 10 min); JSON in var/bench/
+	@command -v redis-server >/dev/null || { echo "bench: redis-server is missing; installing Debian's redis-server (the bench starts a private one)"; apt-get install -y -q redis-server; }
+	$(BIN)/python -m bench --scale full $(BENCH_ARGS)
+
+bench-quick: install services ## The same benchmarks at 1/10 scale, for development
+	@command -v redis-server >/dev/null || { echo "bench: redis-server is missing; installing Debian's redis-server (the bench starts a private one)"; apt-get install -y -q redis-server; }
+	$(BIN)/python -m bench --scale quick $(BENCH_ARGS)
+
 clean: ## Remove the embedded database, broker data and collected files (var/)
 	rm -rf var

@@ -1,0 +1,75 @@
+"""One bench run: data in two stages (query counts at 1 % and at full size), then the five figures
+against a real worker and gunicorn. `run_figures()` is shared by `python -m bench` and the smoke test.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.utils import timezone
+
+from bench import data, expiry, export, grant, pages, throughput
+from bench.scale import Scale
+from bench.stack import Stack
+from bench.stats import show
+
+FIGURES = ("grant", "expiry", "pages", "export", "throughput")
+
+
+def seed_in_stages(scale: Scale, count_pages: bool) -> tuple[dict, dict]:
+    """Seed 1 % and count each page's queries, then the rest and count again."""
+    first_elevations, first_events = scale.first_stage
+    started = time.monotonic()
+    # The first stage's events lie before the second's, so the chain's times stay in order.
+    early = timezone.now() - timedelta(seconds=scale.events + 3600)
+    sizes = data.seed(elevations=first_elevations, events=first_events, events_end=early)
+    personas = data.base()
+    queries = {}
+    if count_pages:
+        queries[f"{sizes['elevations']:,} elevations"] = pages.count_queries(personas)
+    sizes = data.seed(elevations=scale.elevations - first_elevations, events=scale.events - first_events)
+    if count_pages:
+        queries[f"{sizes['elevations']:,} elevations"] = pages.count_queries(personas)
+    data.mark_chain_verified()
+    took = round(time.monotonic() - started, 1)
+    show(
+        "Data",
+        [
+            f"{sizes['elevations']:,} elevations, {sizes['audit_events']:,} audit events, "
+            f"{sizes['users']:,} users; seeded in {took} s"
+        ],
+    )
+    return {**sizes, "seed_seconds": took}, queries
+
+
+def run_figures(stack: Stack, scale: Scale, only: tuple[str, ...] = FIGURES) -> dict:
+    sizes, queries = seed_in_stages(scale, "pages" in only)
+    personas = data.base()
+    stack.start()
+    results: dict = {"scale": scale.name, "data": sizes}
+    started = time.monotonic()
+    if "grant" in only:
+        results["grant"] = grant.run(scale)
+    if "expiry" in only:
+        results["expiry"] = expiry.run(scale)
+    if "pages" in only:
+        results["pages"] = pages.run(scale, stack.web_url, personas, queries, sizes)
+    if "export" in only:
+        results["export"] = export.run(scale, stack.web_url, personas, stack.web_pids(), sizes)
+    if "throughput" in only:
+        results["throughput"] = throughput.run(scale, stack.web_url)
+    results["figures_seconds"] = round(time.monotonic() - started, 1)
+    return results
+
+
+def write_json(results: dict, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    path = out_dir / f"{results['scale']}-{stamp}.json"
+    text = json.dumps({"finished_at": timezone.now().isoformat(), **results}, indent=2, default=str)
+    path.write_text(text)
+    (out_dir / f"latest-{results['scale']}.json").write_text(text)
+    return path
