@@ -277,6 +277,13 @@ def sync_expiry_step(elevation_id: int) -> float | None:
             return None
         try:
             result = elevation.connection.provider.extend(elevation.provider_ref, elevation.expires_at)
+        except NotFound:
+            # The grant is gone at the provider although active here: pushing again cannot help.
+            # Flag the drift for helpdesk; the expiry still ends the elevation here on time.
+            drift = "grant no longer exists at the provider; the extension could not be applied"
+            Elevation.objects.filter(pk=elevation.pk).update(drift=drift, next_attempt_at=None)
+            audit.record("elevation.drift", target=elevation, elevation=elevation, reason=drift)
+            return None
         except ProviderError as exc:
             attempts = elevation.attempts + 1
             delay = backoff_seconds(attempts, exc.retry_after)

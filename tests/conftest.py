@@ -10,12 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 
-from helpers import WorkerProcess, purge_broker
+from helpers import WorkerProcess, make_persona, purge_broker
 from requests_app import clock
-from requests_app.models import Device, Policy, ProviderConnection, User
-from requests_app.roles import ROLES, ensure_roles
+from requests_app.models import Device, Policy, ProviderConnection
+from requests_app.roles import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "var" / "test-artifacts"
@@ -34,11 +33,7 @@ def _reset_clock():
 # ---------------------------------------------------------------------------------------------
 # Personas
 # ---------------------------------------------------------------------------------------------
-def make_user(email: str, *roles: str, **fields) -> User:
-    ensure_roles()
-    user = User.objects.create_user(username=email, email=email, password="pw-" + email, **fields)
-    user.groups.set(Group.objects.filter(name__in=roles))
-    return User.objects.get(pk=user.pk)  # fresh: no cached permissions
+make_user = make_persona
 
 
 @pytest.fixture

@@ -108,3 +108,16 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.1, message: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def make_persona(email: str, *roles: str, **fields):
+    """A user in the named role groups, with password "pw-<email>" (loaded fresh: no perm cache)."""
+    from django.contrib.auth.models import Group
+
+    from requests_app.models import User
+    from requests_app.roles import ensure_roles
+
+    ensure_roles()
+    user = User.objects.create_user(username=email, email=email, password="pw-" + email, **fields)
+    user.groups.set(Group.objects.filter(name__in=roles))
+    return User.objects.get(pk=user.pk)

@@ -33,6 +33,14 @@ class ScriptedProvider(Provider):
             return outcome
         return None
 
+    @staticmethod
+    def _crash_after(verb: str) -> bool:
+        """A scripted CRASH: the call takes effect at the provider, then the worker dies."""
+        if SCRIPT[f"{verb}_crash"]:
+            SCRIPT[f"{verb}_crash"].pop(0)
+            return True
+        return False
+
     def lookup_user(self, email):
         return f"user:{email}"
 
@@ -42,6 +50,8 @@ class ScriptedProvider(Provider):
             return scripted
         reference = f"g{next(_ids)}"
         GRANTS[reference] = {"key": request.idempotency_key, "live": True, "expires_at": request.expires_at}
+        if self._crash_after("grant"):
+            raise WorkerKilled("killed after the provider granted")
         return GrantResult(reference, True, request.expires_at)
 
     def find_grant(self, request):
@@ -72,6 +82,12 @@ class ScriptedProvider(Provider):
         if reference not in GRANTS or not GRANTS[reference]["live"]:
             raise NotFound()
         GRANTS[reference]["live"] = False
+        if self._crash_after("revoke"):
+            raise WorkerKilled("killed after the provider revoked")
+
+
+class WorkerKilled(Exception):
+    """Stands for SIGKILL in the middle of a step: the step's transaction never commits."""
 
 
 def transient(message="upstream hiccup", retry_after=None):

@@ -244,3 +244,15 @@ def test_backoff_grows_and_has_jitter(settings):
     assert all(1 <= d <= 32 for d in delays)
     assert len(set(delays)) > 40
     assert execution.backoff_seconds(20) <= 100
+
+
+def test_an_extension_for_a_grant_gone_at_the_provider_is_flagged_not_retried(scripted, approved, employee):
+    execution.grant_step(approved.pk)
+    elevation = reload(approved)
+    del scripted.GRANTS[elevation.provider_ref]
+    services.elevation_extend(elevation=elevation, actor=employee, minutes=15)
+    assert execution.sync_expiry_step(approved.pk) is None
+    elevation = reload(approved)
+    assert "no longer exists at the provider" in elevation.drift
+    assert elevation.next_attempt_at is None
+    assert AuditEvent.objects.filter(elevation=elevation, action="elevation.drift").exists()
