@@ -239,9 +239,18 @@ SOCIALACCOUNT_PROVIDERS: dict = {
         else [],
     },
 }
-# SAML 2.0 (optional): install django-allauth[saml] (needs xmlsec1), add
-# "allauth.socialaccount.providers.saml" to INSTALLED_APPS and a Social application of provider
-# "SAML" in the admin (see README, "Single sign-on").
+# SAML 2.0 (optional): `pip install "django-allauth[saml]"` (python3-saml, xmlsec), set
+# ELEVATE_SAML=true, then add one Social application of provider "SAML" per IdP in the admin
+# (requests_app/auth/README.md has the settings). Starting a SAML sign-in is POST-only too.
+ELEVATE_SAML = env_bool("ELEVATE_SAML", default=False)
+if ELEVATE_SAML:
+    try:
+        import onelogin.saml2  # noqa: F401
+    except ImportError:
+        raise ImproperlyConfigured(
+            'ELEVATE_SAML=true needs the SAML extra: pip install "django-allauth[saml]" (python3-saml, xmlsec).'
+        ) from None
+    INSTALLED_APPS.append("allauth.socialaccount.providers.saml")
 
 ELEVATE_LOCAL_LOGIN_FOR = env_str("ELEVATE_LOCAL_LOGIN_FOR", "break_glass" if ELEVATE_OIDC_SERVER_URL else "everyone")
 if ELEVATE_LOCAL_LOGIN_FOR not in ("everyone", "break_glass"):
