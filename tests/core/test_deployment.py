@@ -57,3 +57,16 @@ def test_the_compose_file_validates_with_every_service_health_checked():
     for service in ("postgres", "redis", "web", "worker", "beat"):
         assert f"  {service}:" in config
     assert config.count("healthcheck:") >= 5
+
+
+def test_make_run_serves_on_port_8000_even_though_honcho_sets_port():
+    web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    command = web.removeprefix("web:").strip()
+    expanded = subprocess.run(
+        ["bash", "-c", f"echo {command}"],
+        env={"PORT": "5100", "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "127.0.0.1:8000" in expanded
