@@ -145,9 +145,9 @@ def _activate(elevation: Elevation, provider_expires_at) -> None:
         last_error="",
         next_attempt_at=None,
     )
-    transaction.on_commit(lambda: tasks.schedule_expiry(elevation))
+    transaction.on_commit(lambda: tasks.schedule_expiry(elevation), robust=True)
     if provider_expires_at and provider_expires_at != elevation.expires_at:
-        transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk))
+        transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk), robust=True)
 
 
 def _grant_failed(elevation: Elevation, exc: ProviderError) -> float | None:
@@ -250,7 +250,8 @@ def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
         from requests_app.signals import elevation_alert
 
         transaction.on_commit(
-            lambda: elevation_alert.send(sender=Elevation, elevation_id=elevation.pk, message=exc.message)
+            lambda: elevation_alert.send(sender=Elevation, elevation_id=elevation.pk, message=exc.message),
+            robust=True,
         )
     Elevation.objects.filter(pk=elevation.pk).update(**fields)
     return delay
@@ -311,7 +312,7 @@ def sync_expiry_step(elevation_id: int) -> float | None:
         )
     from requests_app import tasks
 
-    transaction.on_commit(lambda: tasks.schedule_expiry(elevation))
+    transaction.on_commit(lambda: tasks.schedule_expiry(elevation), robust=True)
     return None
 
 
@@ -419,5 +420,18 @@ def _drift(elevation: Elevation, status) -> str:
     if elevation.state == State.ACTIVE and not status.is_live and elevation.expires_at > now():
         return "ended at the provider but active here"
     if elevation.state in (State.REVOKED, State.EXPIRED) and status.state == "active":
+        if _target_held_by_another(elevation):
+            return ""  # a shared flag (group sudo) that a newer live elevation holds: not drift
         return "still granted at the provider but ended here"
     return ""
+
+
+def _target_held_by_another(elevation: Elevation) -> bool:
+    from requests_app.lifecycle import LIVE_STATES
+
+    live = Elevation.objects.filter(connection_id=elevation.connection_id, state__in=LIVE_STATES).exclude(
+        pk=elevation.pk
+    )
+    if elevation.device_id:
+        return live.filter(device_id=elevation.device_id, provider_ref=elevation.provider_ref).exists()
+    return live.filter(target_ref=elevation.target_ref).exists()

@@ -104,7 +104,7 @@ def transition(
             after={k: _plain(v) for k, v in fields.items() if k != "updated_at"},
             reason=reason,
         )
-        transaction.on_commit(lambda: _announce(elevation.pk, seen, to, action))
+        transaction.on_commit(lambda: _announce(elevation.pk, seen, to, action), robust=True)
     return elevation
 
 

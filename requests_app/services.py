@@ -171,7 +171,7 @@ def enqueue_grant(elevation: Elevation) -> None:
     from requests_app import tasks
 
     if elevation.starts_at <= now():
-        transaction.on_commit(lambda: tasks.grant.delay(elevation.pk))
+        transaction.on_commit(lambda: tasks.grant.delay(elevation.pk), robust=True)
 
 
 def _live_elevation(beneficiary: User, device: Device) -> Elevation | None:
@@ -243,7 +243,7 @@ def elevation_extend(*, elevation: Elevation, actor: User, minutes: int, reason:
                 if elevation.state == State.ACTIVE:
                     from requests_app import tasks
 
-                    transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk))
+                    transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk), robust=True)
             return elevation
         except StaleTransition:
             continue
@@ -280,7 +280,7 @@ def _revoke_once(elevation: Elevation, actor: User, reason: str) -> Elevation:
                 next_attempt_at=now(),
                 attempts=0,
             )
-            transaction.on_commit(lambda: tasks.revoke.delay(elevation.pk))
+            transaction.on_commit(lambda: tasks.revoke.delay(elevation.pk), robust=True)
         return elevation
     if elevation.state == State.REVOKING:
         return elevation  # already on its way out

@@ -256,3 +256,14 @@ def test_an_extension_for_a_grant_gone_at_the_provider_is_flagged_not_retried(sc
     assert "no longer exists at the provider" in elevation.drift
     assert elevation.next_attempt_at is None
     assert AuditEvent.objects.filter(elevation=elevation, action="elevation.drift").exists()
+
+
+def test_the_reconciler_leaves_a_shared_target_alone_while_a_newer_elevation_holds_it(scripted, approved, employee):
+    execution.grant_step(approved.pk)
+    ended = reload(approved)
+    Elevation.objects.filter(pk=ended.pk).update(state=State.EXPIRED, ended_at=clock.now())
+    # A newer live elevation on the same target shares the provider's grant (as group sudo does).
+    newer = services.elevation_request(requester=employee, device=scripted.device, minutes=15, reason="again")
+    Elevation.objects.filter(pk=newer.pk).update(state=State.ACTIVE, provider_ref=ended.provider_ref)
+    assert execution.reconcile()["drift"] == 0
+    assert scripted.GRANTS[ended.provider_ref]["live"] is True

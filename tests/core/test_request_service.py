@@ -188,3 +188,21 @@ def test_revoking_before_the_grant_cancels(employee, device):
     assert elevation.state == State.CANCELLED
     with pytest.raises(PolicyViolation, match="cannot be revoked"):
         services.elevation_revoke(elevation=elevation, actor=employee)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_made_while_the_broker_is_down_is_kept_and_left_to_the_sweep(employee, device, settings):
+    from portal.celery import app
+    from requests_app import execution
+
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    app.conf.broker_transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, "max_retries": 0}
+    app.pool.force_close_all()
+    try:
+        elevation = request(employee, device)  # the fast-path publish fails after commit
+    finally:
+        app.conf.broker_url = settings.CELERY_BROKER_URL
+        app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        app.pool.force_close_all()
+    assert Elevation.objects.get(pk=elevation.pk).state == State.APPROVED
+    assert execution.due_work(clock.now())["grant"] == [elevation.pk]
