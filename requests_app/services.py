@@ -104,46 +104,29 @@ def elevation_request(
 
     needs_approval = rules.needs_approval_for(minutes) and not break_glass
     try:
-        with transaction.atomic():
-            elevation = Elevation.objects.create(
-                requester=requester,
-                beneficiary=beneficiary,
-                connection=device.connection,
-                device=device,
-                target_kind=Elevation.TargetKind.DEVICE,
-                target_label=device.hostname,
-                policy=rules if rules.pk else None,
-                reason=reason,
-                ticket_ref=(ticket_ref or "").strip()[:100],
-                source=source,
-                source_ref=source_ref,
-                without_password=without_password,
-                break_glass=break_glass,
-                needs_review=break_glass,
-                requested_minutes=minutes,
-                total_minutes=minutes,
-                starts_at=starts_at,
-                expires_at=expires_at,
-                notes=notes,
-                created_at=current,
-                updated_at=current,
-            )
-            audit.record(
-                "elevation.break_glass" if break_glass else "elevation.requested",
-                actor=requester,
-                target=elevation,
-                elevation=elevation,
-                after={
-                    "minutes": minutes,
-                    "device": device.hostname,
-                    "beneficiary": beneficiary.email,
-                    "starts_at": starts_at.isoformat(),
-                    "expires_at": expires_at.isoformat(),
-                    "source": source,
-                },
-                reason=reason,
-            )
-            _route(elevation, rules, needs_approval, requester)
+        elevation = elevation_create(
+            requester=requester,
+            rules=rules,
+            needs_approval=needs_approval,
+            audit_action="elevation.break_glass" if break_glass else "elevation.requested",
+            audit_after={"device": device.hostname, "beneficiary": beneficiary.email},
+            beneficiary=beneficiary,
+            connection=device.connection,
+            device=device,
+            target_kind=Elevation.TargetKind.DEVICE,
+            target_label=device.hostname,
+            reason=reason,
+            ticket_ref=ticket_ref,
+            source=source,
+            source_ref=source_ref,
+            without_password=without_password,
+            break_glass=break_glass,
+            needs_review=break_glass,
+            requested_minutes=minutes,
+            starts_at=starts_at,
+            expires_at=expires_at,
+            notes=notes,
+        )
     except IntegrityError:
         # Lost a race with a simultaneous request for the same device: extend that one instead.
         live = _live_elevation(beneficiary, device)
@@ -153,7 +136,45 @@ def elevation_request(
     return elevation
 
 
-def _route(elevation: Elevation, rules, needs_approval: bool, actor: User) -> None:
+def elevation_create(
+    *, requester: User, rules, needs_approval: bool, audit_action: str, audit_after: dict, **fields
+) -> Elevation:
+    """Store a validated new elevation, audit it and route it (approval or the grant queue).
+
+    The one place new elevations are written: the device form, Jira and group mode call it
+    after their own checks. One transaction, so a refused route leaves nothing behind.
+    """
+    current = now()
+    fields["ticket_ref"] = (fields.get("ticket_ref") or "").strip()[:100]
+    with transaction.atomic():
+        elevation = Elevation.objects.create(
+            requester=requester,
+            policy=rules if rules.pk else None,
+            total_minutes=fields["requested_minutes"],
+            created_at=current,
+            updated_at=current,
+            **fields,
+        )
+        audit.record(
+            audit_action,
+            actor=requester,
+            target=elevation,
+            elevation=elevation,
+            after={
+                **audit_after,
+                "minutes": elevation.requested_minutes,
+                "starts_at": elevation.starts_at.isoformat(),
+                "expires_at": elevation.expires_at.isoformat(),
+                "source": elevation.source,
+            },
+            reason=elevation.reason,
+        )
+        route(elevation, rules, needs_approval, requester)
+    return elevation
+
+
+def route(elevation: Elevation, rules, needs_approval: bool, actor: User) -> None:
+    """A new elevation goes to approval, or straight to the grant queue."""
     if needs_approval:
         transition(
             elevation,

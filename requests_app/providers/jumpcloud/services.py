@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from requests_app import audit, policy, services
+from requests_app import policy, services
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation, PortalError, ProviderUnavailable
 from requests_app.lifecycle import LIVE_STATES
@@ -62,43 +62,27 @@ def group_elevation_request(
     expires_at = max(starts_at, current) + timedelta(minutes=minutes)
     label, notes = _preflight_group(connection, group_id, device_group_id, expires_at, reason, without_password)
     try:
-        with transaction.atomic():
-            elevation = Elevation.objects.create(
-                requester=requester,
-                beneficiary=requester,
-                connection=connection,
-                target_kind=Elevation.TargetKind.USER_GROUP,
-                target_ref=group_id,
-                target_label=label,
-                target_options=options,
-                policy=rules if rules.pk else None,
-                reason=reason,
-                ticket_ref=(ticket_ref or "").strip()[:100],
-                source=Elevation.Source.HELPDESK,
-                without_password=without_password,
-                requested_minutes=minutes,
-                total_minutes=minutes,
-                starts_at=starts_at,
-                expires_at=expires_at,
-                notes=notes,
-                created_at=current,
-                updated_at=current,
-            )
-            audit.record(
-                "elevation.requested",
-                actor=requester,
-                target=elevation,
-                elevation=elevation,
-                after={
-                    "minutes": minutes,
-                    "user_group": label,
-                    "starts_at": starts_at.isoformat(),
-                    "expires_at": expires_at.isoformat(),
-                    "source": Elevation.Source.HELPDESK,
-                },
-                reason=reason,
-            )
-            services._route(elevation, rules, rules.needs_approval_for(minutes), requester)
+        elevation = services.elevation_create(
+            requester=requester,
+            rules=rules,
+            needs_approval=rules.needs_approval_for(minutes),
+            audit_action="elevation.requested",
+            audit_after={"user_group": label},
+            beneficiary=requester,
+            connection=connection,
+            target_kind=Elevation.TargetKind.USER_GROUP,
+            target_ref=group_id,
+            target_label=label,
+            target_options=options,
+            reason=reason,
+            ticket_ref=ticket_ref,
+            source=Elevation.Source.HELPDESK,
+            without_password=without_password,
+            requested_minutes=minutes,
+            starts_at=starts_at,
+            expires_at=expires_at,
+            notes=notes,
+        )
     except IntegrityError:
         _check_group_free(connection, group_id)  # lost a race: say who holds it
         raise
