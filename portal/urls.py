@@ -17,5 +17,6 @@ urlpatterns = [
     path("helpdesk/jumpcloud/", include("requests_app.providers.jumpcloud.urls")),
     path("helpdesk/", include("requests_app.helpdesk.urls")),
     path("approvals/", include("requests_app.approvals.urls")),
+    path("audit/", include("requests_app.auditing.urls")),
     path("", include("requests_app.urls")),
 ]

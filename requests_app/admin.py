@@ -55,6 +55,12 @@ class AuditedAdmin(admin.ModelAdmin):
         audit.record(f"config.{obj._meta.model_name}.deleted", actor=request.user, target=obj)
         super().delete_model(request, obj)
 
+    def delete_queryset(self, request, queryset):
+        # The changelist's "delete selected" action skips delete_model.
+        for obj in queryset:
+            audit.record(f"config.{obj._meta.model_name}.deleted", actor=request.user, target=obj)
+        super().delete_queryset(request, queryset)
+
 
 @admin.register(ProviderConnection)
 class ProviderConnectionAdmin(AuditedAdmin):

@@ -6,6 +6,7 @@ request context the middleware sets, or from `acting_as()` in tasks and commands
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -75,6 +76,7 @@ def event_hash(event) -> str:
     return hashlib.sha256(canonical(event_content(event)).encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
 def clean_ip(value: str | None) -> str | None:
     """The address as PostgreSQL's inet gives it back (so the hash survives the round trip);
     None for anything that is not an address (a forged X-Forwarded-For must not fail a write)."""

@@ -1,0 +1,66 @@
+"""The audit dashboard and export: auditors and admins (requests_app.view_audit), read-only."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from requests_app.auditing import export as exports
+from requests_app.auditing import selectors, stats, verify
+from requests_app.auditing.filters import AuditFilterForm
+
+PARTIALS = {"audit-results", "audit-events"}
+
+
+def audit_viewer_required(view):
+    """Auditors and admins only; everyone else gets a 404, as if the page did not exist."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.has_perm("requests_app.view_audit"):
+            raise Http404("No such page.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _cursor(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@audit_viewer_required
+@require_http_methods(["GET"])
+def dashboard(request):
+    form = AuditFilterForm(request.GET)
+    target = request.htmx.target if request.htmx and request.htmx.target in PARTIALS else None
+    context = {"form": form, "chain": verify.chain_status()}
+    if form.is_valid():
+        filters = form.filters()
+        page = selectors.events_page(filters, before=_cursor(request, "before"), after=_cursor(request, "after"))
+        context |= {"page": page, "query": urlencode(filters.query), "filters": filters}
+        if target != "audit-events":
+            context["summary"] = stats.summary(filters)
+    template = "auditing/dashboard.html" + (f"#{target}" if target else "")
+    return render(request, template, context)
+
+
+@audit_viewer_required
+@require_http_methods(["GET"])
+def export(request, format: str):
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(
+            "Check the filters: " + "; ".join(e for errs in form.errors.values() for e in errs)
+        )
+    started = exports.export_start(filters=form.filters(), format=format)
+    response = StreamingHttpResponse(started.stream(), content_type=started.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{started.filename}"'
+    response["X-Audit-Chain-Head"] = f"{started.head_seq} {started.head_hash}"
+    return response
