@@ -19,27 +19,10 @@ from typing import Any
 from django.db import connection, transaction
 
 from requests_app import audit
-from requests_app.auditing.verify import Row
+from requests_app.auditing.verify import HASHED_FIELDS, Row
 from requests_app.models import AuditChainHead, AuditEvent
 
-COLUMNS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_label",
-    "elevation_id",
-    "before",
-    "after",
-    "reason",
-    "ip",
-    "user_agent",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = HASHED_FIELDS
 DEFAULTS: dict[str, Any] = {
     "actor_id": None,
     "actor_label": "",

@@ -18,51 +18,46 @@ _M2M_VERBS = {"post_add": "added", "post_remove": "removed", "post_clear": "clea
 
 
 def _labels(model, pks) -> list[str]:
+    if model is Group:
+        return sorted(Group.objects.filter(pk__in=pks).values_list("name", flat=True))
     if model is Permission:
         rows = Permission.objects.filter(pk__in=pks).values_list("content_type__app_label", "codename")
         return sorted(f"{app}.{codename}" for app, codename in rows)
     return sorted(str(obj) for obj in model.objects.filter(pk__in=pks))
 
 
+def _verb(action: str, pk_set) -> str | None:
+    if action not in _M2M_VERBS or (action != "post_clear" and not pk_set):
+        return None
+    return _M2M_VERBS[action]
+
+
+def _record_m2m(action: str, key: str, owner_model, member_model, instance, reverse: bool, pk_set) -> None:
+    """One event per owner changed: from the forward side one owner (instance), from the reverse
+    side (`group.user_set.add(...)`) every owner in pk_set."""
+    if reverse:
+        for owner in owner_model.objects.filter(pk__in=pk_set or ()):
+            audit.record(action, target=owner, after={key: _labels(member_model, [instance.pk])})
+    else:
+        audit.record(action, target=instance, after={key: _labels(member_model, pk_set or ())})
+
+
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="audit_role_membership")
 def audit_role_membership(sender, instance, action, reverse, model, pk_set, **kwargs):
-    """user.groups.add(...) and group.user_set.add(...) alike: one event per user changed."""
-    if action not in _M2M_VERBS or (action != "post_clear" and not pk_set):
-        return
-    verb = _M2M_VERBS[action]
-    if reverse:  # instance is a Group, pk_set holds users
-        for user in User.objects.filter(pk__in=pk_set or ()):
-            audit.record(f"role.membership_{verb}", target=user, after={"roles": [instance.name]})
-    else:
-        roles = _labels(Group, pk_set) if pk_set else []
-        audit.record(f"role.membership_{verb}", target=instance, after={"roles": roles})
+    if verb := _verb(action, pk_set):
+        _record_m2m(f"role.membership_{verb}", "roles", User, Group, instance, reverse, pk_set)
 
 
 @receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="audit_role_permissions")
 def audit_role_permissions(sender, instance, action, reverse, model, pk_set, **kwargs):
-    if action not in _M2M_VERBS or (action != "post_clear" and not pk_set):
-        return
-    verb = _M2M_VERBS[action]
-    if reverse:  # instance is a Permission, pk_set holds groups
-        for group in Group.objects.filter(pk__in=pk_set or ()):
-            audit.record(
-                f"role.permissions_{verb}", target=group, after={"permissions": _labels(Permission, [instance.pk])}
-            )
-    else:
-        audit.record(
-            f"role.permissions_{verb}", target=instance, after={"permissions": _labels(Permission, pk_set or ())}
-        )
+    if verb := _verb(action, pk_set):
+        _record_m2m(f"role.permissions_{verb}", "permissions", Group, Permission, instance, reverse, pk_set)
 
 
 @receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="audit_user_permissions")
 def audit_user_permissions(sender, instance, action, reverse, model, pk_set, **kwargs):
-    if action not in _M2M_VERBS or reverse or (action != "post_clear" and not pk_set):
-        return
-    audit.record(
-        f"user.permissions_{_M2M_VERBS[action]}",
-        target=instance,
-        after={"permissions": _labels(Permission, pk_set or ())},
-    )
+    if verb := _verb(action, pk_set):
+        _record_m2m(f"user.permissions_{verb}", "permissions", User, Permission, instance, reverse, pk_set)
 
 
 @receiver(post_save, sender=Group, dispatch_uid="audit_role_saved")

@@ -13,29 +13,11 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from requests_app.auditing.filters import AuditFilters
+from requests_app.auditing.verify import HASHED_FIELDS
 from requests_app.models import AuditEvent, Elevation
 
 PAGE_SIZE = 50
-ROW_FIELDS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_label",
-    "elevation_id",
-    "elevation__public_id",
-    "elevation__state",
-    "before",
-    "after",
-    "reason",
-    "ip",
-    "user_agent",
-    "prev_hash",
-    "hash",
-)
+ROW_FIELDS = (*HASHED_FIELDS, "elevation__public_id", "elevation__state")
 
 
 def elevations_matching(filters: AuditFilters) -> QuerySet[Elevation]:
