@@ -41,6 +41,7 @@ from requests_app.models import AuditEvent, Device, Elevation, User
 MIN_PEERS = 5
 Z_LIMIT = 3.5
 TOP = 10
+CHART_WIDTH = 900  # SVG user units; the chart is 170 high
 # Moves that follow from a request or an approval, not an override of someone else's elevation.
 ROUTING_ACTIONS = ("elevation.auto_approved", "elevation.pending_approval", "elevation.approved", "elevation.denied")
 
@@ -148,7 +149,7 @@ def _bars(filters: AuditFilters, started: QuerySet[Elevation]) -> tuple[list[Bar
     )
     days = filters.days
     top = max(per_day.values(), default=0)
-    width, height = 600 / max(len(days), 1), 140
+    width, height = CHART_WIDTH / max(len(days), 1), 140
     bars = []
     for n, day in enumerate(days):
         count = per_day.get(day, 0)

@@ -166,3 +166,25 @@ def test_the_audit_admin_is_read_only(admin, auditor):
         assert not model_admin.has_delete_permission(request)
         assert not model_admin.has_add_permission(request)
     assert Group.objects.get(name="auditor").permissions.filter(codename="view_audit").exists()
+
+
+def test_the_dashboard_shows_how_far_the_chain_is_verified(auditor_client, chain, tamper):
+    from requests_app.auditing import verify
+
+    verify.verify_and_checkpoint()
+    head_seq, _ = chain(3)
+    body = auditor_client.get("/audit/").content.decode()
+    assert f"Verified up to event #{head_seq - 3} of #{head_seq} (3 newer events not yet checked)" in body
+    tamper("UPDATE requests_app_auditevent SET reason = 'x' WHERE seq = 7")
+    verify.verify_and_checkpoint(full=True)
+    body = auditor_client.get("/audit/").content.decode()
+    assert "Broken at event #7: content was altered" in body
+
+
+def test_rows_drill_down_to_the_elevation_timeline(auditor_client, employee, make_device, make_elevation):
+    elevation = make_elevation(employee, make_device(employee), hours=1, ago=timedelta(hours=2))
+    body = auditor_client.get("/audit/", {"action": "elevation.expired"}).content.decode()
+    assert f'href="/elevations/{elevation.public_id}/"' in body
+    assert auditor_client.get(f"/elevations/{elevation.public_id}/").status_code == 200
+    timeline = auditor_client.get("/audit/", {"elevation": str(elevation.public_id)}).content.decode()
+    assert "elevation.expired" in timeline.split('id="audit-events"')[1]
