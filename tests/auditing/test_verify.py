@@ -111,3 +111,17 @@ def test_the_periodic_task_is_registered_and_scheduled(settings, chain):
     head = AuditChainHead.objects.get()
     assert audit_verify() == {"ok": True, "verified_seq": head.seq, "broken_seq": None}
     assert "requests_app.audit_verify" in {task for _, task in settings.ELEVATE_EXTRA_BEAT.values()}
+
+
+@pytest.mark.worker
+def test_a_real_worker_runs_the_periodic_verify(worker):
+    from helpers import wait_for
+    from portal.celery import app
+
+    audit.record("test.event")
+    app.send_task("requests_app.audit_verify")
+    head = AuditChainHead.objects.get()
+    checkpoint = wait_for(
+        lambda: AuditCheckpoint.objects.filter(verified_seq=head.seq).first(), timeout=30, message="the checkpoint"
+    )
+    assert checkpoint.broken_seq is None and checkpoint.verified_hash == head.hash
