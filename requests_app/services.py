@@ -344,8 +344,17 @@ def may_approve(user: User, elevation: Elevation) -> bool:
     if rules.approval_by_manager and elevation.beneficiary.manager_id == user.pk:
         return True
     if rules.approver_group_id:
-        return user.groups.filter(pk=rules.approver_group_id).exists() or user.is_superuser
+        return rules.approver_group_id in _group_ids(user) or user.is_superuser
     return user.has_perm("requests_app.approve_elevation")
+
+
+def _group_ids(user: User) -> set[int]:
+    """The user's group ids, read once per user object (the approvals queue asks per request)."""
+    ids = getattr(user, "_elevate_group_ids", None)
+    if ids is None:
+        ids = set(user.groups.values_list("pk", flat=True))
+        setattr(user, "_elevate_group_ids", ids)  # noqa: B010  (a cache attribute, not a model field)
+    return ids
 
 
 def elevation_approve(*, elevation: Elevation, approver: User, reason: str = "") -> Elevation:

@@ -81,3 +81,27 @@ def test_someone_who_may_not_decide_gets_404(outsider_client, pending):
 
 def test_a_get_on_an_action_is_405(approver_client, pending):
     assert approver_client.get(reverse("approvals:approve", args=[pending.public_id])).status_code == 405
+
+
+def test_the_queue_does_not_grow_a_query_per_request(approver, approver_client, employee, make_device, approval_policy):
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    board = Group.objects.create(name="board")
+    approver.groups.add(board)
+    Policy.objects.filter(pk=approval_policy.pk).update(approver_group=board)
+
+    def ask():
+        services.elevation_request(requester=employee, device=make_device(employee), minutes=60, reason="x")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            approver_client.get(reverse("approvals:queue"))
+        return len(captured)
+
+    ask()
+    one = count()
+    for _ in range(4):
+        ask()
+    assert count() == one
