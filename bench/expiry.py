@@ -52,7 +52,12 @@ def one_size(count: int, window: float) -> dict:
 
 def run(scale) -> dict:
     sizes = [one_size(count, scale.expiry_window) for count in scale.expiry_sizes]
-    lines = [f"sweep every {settings.ELEVATE_SWEEP_SECONDS} s; revoke messages due at each expiry (ETA)"]
+    from requests_app.tasks import EXPIRY_TICK_SECONDS
+
+    lines = [
+        f"sweep every {settings.ELEVATE_SWEEP_SECONDS} s; an expiry run is queued for every {EXPIRY_TICK_SECONDS} s"
+        " tick with an expiry (at activation, and by the sweep as expiries come near)"
+    ]
     for size in sizes:
         lat = size["lateness"]
         lines.append(
@@ -62,4 +67,4 @@ def run(scale) -> dict:
         )
     lines.append("target at the largest size: p99 <= 2 s, max <= 5 s")
     show("Expiry lateness (expiry -> provider revoke call)", lines)
-    return {"sweep_seconds": settings.ELEVATE_SWEEP_SECONDS, "sizes": sizes}
+    return {"sweep_seconds": settings.ELEVATE_SWEEP_SECONDS, "tick_seconds": EXPIRY_TICK_SECONDS, "sizes": sizes}

@@ -105,7 +105,7 @@ class Stack:
                 "worker",
                 "--beat",
                 "--loglevel",
-                "WARNING",
+                os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
                 "--concurrency",
                 str(worker_concurrency),
                 "--without-gossip",
