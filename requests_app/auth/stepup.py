@@ -20,6 +20,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from requests_app.clock import now
 
@@ -63,8 +64,10 @@ def step_up_required(view):
 
 
 def step_up_response(request):
-    """Confirm first. The request page itself is the way back (its form accepts GET)."""
-    back = request.get_full_path()
+    """Confirm first, then back to the page the form was on (its `next`), else this URL."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = request.get_full_path()
     if not request.htmx and get_reauthentication_flows(request.user):
         # allauth's middleware stores this POST, asks for the password or MFA code, then replays it.
         raise ReauthenticationRequired()

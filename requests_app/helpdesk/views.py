@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from requests_app import services
+from requests_app.auth.stepup import step_up_required
 from requests_app.errors import PortalError
 from requests_app.helpdesk import selectors
 from requests_app.helpdesk.forms import ExtendForm, GrantForm, ReasonForm, SearchForm
@@ -164,12 +165,14 @@ def _grant(request, user_id: int, *, break_glass: bool):
 
 
 @helpdesk_required
+@step_up_required
 @require_http_methods(["POST"])
 def grant(request, user_id: int):
     return _grant(request, user_id, break_glass=False)
 
 
 @break_glass_required
+@step_up_required
 @require_http_methods(["POST"])
 def break_glass(request, user_id: int):
     return _grant(request, user_id, break_glass=True)

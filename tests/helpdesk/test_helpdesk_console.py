@@ -243,3 +243,21 @@ def test_an_ordinary_grant_raises_no_alarm(helpdesk, employee, device, monkeypat
     with django_capture_on_commit_callbacks(execute=True):
         services.elevation_request(requester=helpdesk, beneficiary=employee, device=device, minutes=60, reason="x")
     assert queued == []
+
+
+def test_granting_on_behalf_also_needs_a_recent_sign_in(helpdesk, helpdesk_client, employee, device, settings):
+    """allauth re-authenticates (password or the MFA code) and then replays the grant."""
+    from requests_app.auth.stepup import SIGNED_IN_AT
+    from requests_app.clock import now
+
+    settings.ELEVATE_STEP_UP_SECONDS = 600
+    session = helpdesk_client.session
+    session[SIGNED_IN_AT] = now().timestamp() - 601
+    session.save()
+    response = helpdesk_client.post(
+        reverse("helpdesk:grant", args=[employee.pk]),
+        {"device": device.public_id, "minutes": 60, "reason": "phone"},
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert not Elevation.objects.exists()
