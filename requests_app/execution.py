@@ -200,18 +200,38 @@ def expire_if_due(elevation: Elevation) -> bool:
 
 
 def revoke_step(elevation_id: int) -> float | None:
-    """Expire or revoke one elevation at the provider. Never gives up: alerts instead."""
-    with audit.acting_as(WORKER), transaction.atomic():
+    """Expire or revoke one elevation at the provider. Never gives up: alerts instead.
+
+    An expiry (active -> revoking) commits on its own first: its audit event locks the chain
+    head, and holding that across the provider call would make every audit write in the
+    portal (every other revoke, grant, sign-in) wait for one provider's latency.
+    """
+    with audit.acting_as(WORKER):
+        _expire_now_if_due(elevation_id)
+        return _revoke_claimed(elevation_id)
+
+
+def _expire_now_if_due(elevation_id: int) -> None:
+    with transaction.atomic():
         elevation = (
             Elevation.objects.select_for_update(of=("self",))
-            .select_related("connection", "device")
+            .select_related("device", "beneficiary")
+            .filter(pk=elevation_id, state=State.ACTIVE)
+            .first()
+        )
+        if elevation is not None:
+            expire_if_due(elevation)
+
+
+def _revoke_claimed(elevation_id: int) -> float | None:
+    with transaction.atomic():
+        elevation = (
+            Elevation.objects.select_for_update(of=("self",))
+            .select_related("connection", "device", "beneficiary")
             .filter(pk=elevation_id)
             .first()
         )
-        if elevation is None:
-            return None
-        expire_if_due(elevation)
-        if elevation.state != State.REVOKING:
+        if elevation is None or elevation.state != State.REVOKING:
             return None
         try:
             _revoke_at_provider(elevation)
@@ -219,6 +239,68 @@ def revoke_step(elevation_id: int) -> float | None:
             return _revoke_failed(elevation, exc)
         transition(elevation, elevation.end_state or State.REVOKED, ended_at=now(), next_attempt_at=None, last_error="")
         return None
+
+
+# Expiries in batches: one run per due tick (tasks.schedule_expiry_run), not one task per row.
+EXPIRE_BATCH = 50
+
+
+def expire_due(limit: int = EXPIRE_BATCH) -> int:
+    """End every active elevation whose time is up, a batch at a time; returns how many ended.
+
+    A batch is claimed in one transaction (SKIP LOCKED: parallel runs take disjoint rows), the
+    provider is called for each row outside any transaction, and the batch ends in a second
+    one: two commits per batch instead of two per row. A row whose revoke fails, or whose
+    worker dies meanwhile, stays revoking for the per-row revoke task (and the sweep's lease).
+    """
+    ended = 0
+    with audit.acting_as(WORKER):
+        while ids := _claim_expired(limit):
+            ended += _revoke_batch(ids)
+    return ended
+
+
+def _claim_expired(limit: int) -> list[int]:
+    with transaction.atomic():
+        due = (
+            Elevation.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("device", "beneficiary")
+            .filter(state=State.ACTIVE, expires_at__lte=now())
+            .order_by("expires_at")[:limit]
+        )
+        return [elevation.pk for elevation in due if expire_if_due(elevation)]
+
+
+def _revoke_batch(ids: list[int]) -> int:
+    from requests_app import tasks
+
+    claimed = Elevation.objects.select_related("connection", "device", "beneficiary")
+    done, failed = [], []
+    for elevation in claimed.filter(pk__in=ids, state=State.REVOKING):
+        try:
+            _revoke_at_provider(elevation)
+        except ProviderError:
+            failed.append(elevation.pk)
+        else:
+            done.append(elevation.pk)
+    with transaction.atomic():
+        for elevation in claimed.select_for_update(of=("self",)).filter(pk__in=done, state=State.REVOKING):
+            transition(
+                elevation, elevation.end_state or State.REVOKED, ended_at=now(), next_attempt_at=None, last_error=""
+            )
+    for pk in failed:
+        tasks.revoke.delay(pk)  # the per-row step retries with backoff, and alerts
+    return len(done)
+
+
+def schedule_upcoming_expiries(at) -> int:
+    """Queue an expiry run for each tick in which an active elevation expires before the next
+    sweeps have run, so expiries are on time whatever the sweep interval."""
+    from requests_app import tasks
+
+    horizon = at + timedelta(seconds=2 * settings.ELEVATE_SWEEP_SECONDS)
+    upcoming = Elevation.objects.filter(state=State.ACTIVE, expires_at__gt=at, expires_at__lte=horizon)
+    return sum(tasks.schedule_expiry_run(when) for when in upcoming.values_list("expires_at", flat=True))
 
 
 def _revoke_at_provider(elevation: Elevation) -> None:
@@ -360,6 +442,7 @@ def sweep() -> dict[str, int]:
         tasks.sync_expiry.delay(pk)
     for pk in work["undecided"]:
         expire_undecided(pk)
+    schedule_upcoming_expiries(at)
     counts = {name: len(ids) for name, ids in work.items()}
     Heartbeat.objects.update_or_create(name="sweep", defaults={"beat_at": timezone.now(), "detail": counts})
     return counts
