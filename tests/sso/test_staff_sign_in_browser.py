@@ -78,3 +78,33 @@ def test_helpdesk_signs_in_sets_up_mfa_and_revokes_from_the_console(
     page.locator("button[type=submit]").first.click()
     page.wait_for_url(f"{live_server.url}/")
     assert AuditEvent.objects.filter(action="auth.sign_in", actor=harold).count() == 2
+
+
+def test_a_security_key_satisfies_the_mfa_requirement(live_server, page, sso_app, sso_sign_in, settings):
+    """WebAuthn with chromium's virtual authenticator (CDP), instead of an authenticator app."""
+    settings.ELEVATE_SSO_GROUP_ROLES = {"it-helpdesk": "helpdesk"}
+    settings.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True  # http://localhost in the test
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "usb",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+            }
+        },
+    )
+    sso_sign_in(page, "harold")
+    page.goto(f"{live_server.url}/helpdesk/")
+    assert urlparse(page.url).path == "/accounts/2fa/"
+    page.goto(f"{live_server.url}/accounts/2fa/webauthn/add/")
+    page.get_by_role("button", name="Add").click()
+    page.wait_for_url(lambda url: "/webauthn/add/" not in url)
+    harold = User.objects.get(email="harold@example.com")
+    assert Authenticator.objects.filter(user=harold, type=Authenticator.Type.WEBAUTHN).exists()
+    page.goto(f"{live_server.url}/helpdesk/")
+    expect(page.get_by_role("heading", name="Helpdesk", exact=True)).to_be_visible()
