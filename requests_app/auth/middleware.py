@@ -23,6 +23,8 @@ class StaffMfaMiddleware:
             user is not None
             and user.is_authenticated
             and request.path.startswith(tuple(settings.ELEVATE_MFA_REQUIRED_PATHS))
+            # Sign-in, sign-out and the MFA set-up itself stay open, even with "/" guarded.
+            and not request.path.startswith(("/accounts/", "/" + settings.STATIC_URL.lstrip("/")))
             and needs_mfa_setup(user)
         ):
             return mfa_setup_redirect(request)

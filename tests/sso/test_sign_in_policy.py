@@ -215,3 +215,11 @@ def test_the_manager_comes_from_a_claim(employee, approver, settings):
     )
     employee.refresh_from_db()
     assert employee.manager == approver
+
+
+def test_guarding_every_page_keeps_the_mfa_set_up_reachable(helpdesk_client, settings):
+    settings.ELEVATE_MFA_REQUIRED_PATHS = ["/"]
+    assert helpdesk_client.get(reverse("requests_app:my_elevations"))["Location"] == reverse("mfa_index")
+    assert helpdesk_client.get(reverse("mfa_index")).status_code == 200
+    activate = helpdesk_client.get(reverse("mfa_activate_totp"))  # allauth may ask for the password first
+    assert activate.status_code == 200 or activate["Location"].startswith(reverse("account_reauthenticate"))
