@@ -30,7 +30,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NODE_STAMP) ## Create .venv and node_modules and install the locked dependencies
 
-run: install ## Run the portal (embedded: SQLite, demo provider, embedded broker) on http://127.0.0.1:8000
+run: $(STAMP) ## Run the portal (embedded: SQLite, demo provider, embedded broker) on http://127.0.0.1:8000
 	@$(BIN)/python manage.py migrate --noinput -v0
 	@$(BIN)/python manage.py seed_demo
 	@echo; echo "  Elevate is starting on http://127.0.0.1:8000  (Ctrl-C stops web, worker, beat and broker)"; echo
