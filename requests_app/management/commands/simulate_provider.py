@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
@@ -11,6 +13,7 @@ SIMULATORS = {
     "jumpcloud": "requests_app.providers.jumpcloud.simulator.JumpCloudSimulator",
     "sailpoint": "requests_app.providers.sailpoint.simulator.SailPointSimulator",
     "jira": "requests_app.integrations.jira.simulator.JiraSimulator",
+    "slack": "requests_app.integrations.slack_simulator.SlackSimulator",
 }
 
 
@@ -27,8 +30,14 @@ class Command(BaseCommand):
             simulator = import_string(SIMULATORS[kind])()
         except ImportError as exc:
             raise CommandError(f"the {kind} simulator is not available: {exc}") from exc
-        if hasattr(simulator, "seed_demo"):
-            simulator.seed_demo()
-        self.stdout.write(f"{kind} simulator on http://{host}:{port} (Ctrl-C stops it)")
-        with contextlib.suppress(KeyboardInterrupt):
-            simulator.serve_forever(host, port)
+        base_url = simulator.start(host, port)  # first: some demo data embeds the server's URL
+        seeded = simulator.seed_demo() if hasattr(simulator, "seed_demo") else None
+        self.stdout.write(f"{kind} simulator on {base_url} (Ctrl-C stops it)")
+        if seeded:
+            # Demo data of a local simulator (not real credentials): what to enter in the admin.
+            self.stdout.write(f"demo data: {json.dumps(seeded, default=str)}")
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
+        finally:
+            simulator.stop()
