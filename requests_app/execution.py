@@ -431,12 +431,16 @@ def sweep() -> dict[str, int]:
 
     at = now()
     work = due_work(at)
+    just_expired = _just_expired(work["revoke"], at)
+    per_row = [pk for pk in work["revoke"] if pk not in just_expired]
     lease_until = at + step_lease()
-    for ids in (work["grant"], work["revoke"], work["sync"]):
+    for ids in (work["grant"], per_row, work["sync"]):
         Elevation.objects.filter(pk__in=ids).update(next_attempt_at=lease_until)
     for pk in work["grant"]:
         tasks.grant.delay(pk)
-    for pk in work["revoke"]:
+    if just_expired:
+        tasks.expire_due.delay()
+    for pk in per_row:
         tasks.revoke.delay(pk)
     for pk in work["sync"]:
         tasks.sync_expiry.delay(pk)
@@ -446,6 +450,18 @@ def sweep() -> dict[str, int]:
     counts = {name: len(ids) for name, ids in work.items()}
     Heartbeat.objects.update_or_create(name="sweep", defaults={"beat_at": timezone.now(), "detail": counts})
     return counts
+
+
+def _just_expired(ids: list[int], at) -> set[int]:
+    """Active rows among `ids` that expired within the last two sweeps: an expiry run (one batch
+    for all of them) takes these. Queueing a revoke task per row as well would bury the runs
+    under slow per-row work exactly when many expire at once; rows still active after that
+    grace get their own revoke task, as before."""
+    if not ids:
+        return set()
+    grace = timedelta(seconds=2 * settings.ELEVATE_SWEEP_SECONDS)
+    recent = Elevation.objects.filter(pk__in=ids, state=State.ACTIVE, expires_at__gt=at - grace)
+    return set(recent.values_list("pk", flat=True))
 
 
 def expire_undecided(elevation_id: int) -> None:
