@@ -57,6 +57,7 @@ class Stack:
         self.processes: list[tuple[str, subprocess.Popen]] = []
         self.redis_url = redis_url or self._start_redis()
         self.sweep_seconds = sweep_seconds
+        smtp_port = self._start_smtp_sink()
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -66,6 +67,10 @@ class Stack:
             "ELEVATE_HTTPS": "false",
             "ELEVATE_VAR_DIR": str(workdir),
             "ELEVATE_SWEEP_SECONDS": str(sweep_seconds),
+            # Notifications go out by SMTP as in production, to a sink that accepts everything:
+            # with nothing listening every e-mail would fail and retry, flooding the worker.
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port),
         }
         self.web_url = ""
 
@@ -73,13 +78,25 @@ class Stack:
         port = free_port()
         cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self._spawn("redis", cmd, env=os.environ)
+        self._wait_port(port, "redis")
+        return f"redis://127.0.0.1:{port}/0"
+
+    def _start_smtp_sink(self) -> int:
+        port = free_port()
+        # Python 3.11 still ships smtpd (deprecated): it accepts every message (printed to smtp.log).
+        cmd = [sys.executable, "-W", "ignore", "-m", "smtpd", "-n", "-c", "DebuggingServer", f"127.0.0.1:{port}"]
+        self._spawn("smtp", cmd, env=os.environ)
+        self._wait_port(port, "smtp")
+        return port
+
+    def _wait_port(self, port: int, name: str) -> None:
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return f"redis://127.0.0.1:{port}/0"
+                return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start: {self.log('redis')[-2000:]}")
+        raise RuntimeError(f"{name} did not start: {self.log(name)[-2000:]}")
 
     def _spawn(self, name: str, cmd: list[str], env) -> subprocess.Popen:
         log = (self.workdir / f"{name}.log").open("w")

@@ -96,6 +96,8 @@ def run(scale, web_url: str) -> dict:
         time.sleep(0.1)
     last_active = max(mine.values_list("activated_at", flat=True))
     posts = scale.load_clients * scale.load_requests
+    stamps = mine.exclude(activated_at=None).values_list("created_at", "activated_at")
+    waits = [(active - created).total_seconds() for created, active in stamps]
     result = {
         "clients": scale.load_clients,
         "posts": posts,
@@ -105,6 +107,7 @@ def run(scale, web_url: str) -> dict:
         "bare_latency": latency(bare_times),
         "drain_s": round(max(0.0, last_active.timestamp() - load_end), 2),
         "not_active": mine.exclude(state=State.ACTIVE).count(),
+        "request_to_active": latency(waits),
     }
     result["ratio"] = ratio(result["posts_per_s"], result["bare_per_s"])
     show(
@@ -113,7 +116,9 @@ def run(scale, web_url: str) -> dict:
             f"request form post  {result['posts_per_s']:7.1f} /s  p50 {result['post_latency']['p50_ms']:.0f} ms"
             f"  p95 {result['post_latency']['p95_ms']:.0f} ms",
             f"bare signed-in GET {result['bare_per_s']:7.1f} /s  ({result['ratio']}x of it)",
-            f"queue drained {result['drain_s']} s after the last post"
+            f"request -> active p50 {result['request_to_active']['p50_ms'] / 1000:.2f} s"
+            f"  max {result['request_to_active']['max_ms'] / 1000:.2f} s;"
+            f" queue drained {result['drain_s']} s after the last post"
             + (f"; {result['not_active']} NOT ACTIVE" if result["not_active"] else ""),
         ],
     )
