@@ -21,6 +21,47 @@ ARTIFACTS = ROOT / "var" / "test-artifacts"
 
 
 # ---------------------------------------------------------------------------------------------
+# Speed: the personas' passwords need no slow hashing in tests
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# Playwright drives Debian's chromium (never a downloaded browser)
+# ---------------------------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # this machine's network is closed: no background calls
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args():
+    # Not built on the plugin's own: that one asks for a `device` fixture (an emulated phone),
+    # a name this conftest uses for a Device.
+    return {"viewport": {"width": 1280, "height": 900}, "locale": "en-US"}
+
+
+# ---------------------------------------------------------------------------------------------
 # Clock
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)

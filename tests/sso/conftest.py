@@ -13,17 +13,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_SCRIPT = ROOT / "tests" / "oidc" / "provider.mjs"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CLIENT_ID = "elevate-portal"
 CLIENT_SECRET = "elevate-portal-test-secret-0123456789"
 PROVIDER_ID = "corp-sso"
@@ -32,16 +21,6 @@ ACCOUNTS = {
     "erin": {"email": "erin.sso@example.com", "name": "Erin Example", "groups": ["staff"]},
     "harold": {"email": "harold@example.com", "name": "Harold Helpdesk", "groups": ["staff", "it-helpdesk"]},
 }
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args():
-    return {"viewport": {"width": 1280, "height": 900}, "locale": "en-US"}
 
 
 class IdentityProvider:
