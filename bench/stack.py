@@ -120,6 +120,8 @@ class Stack:
                 "-A",
                 "portal",
                 "worker",
+                "-Q",
+                "celery",
                 "--beat",
                 "--loglevel",
                 os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
@@ -129,6 +131,27 @@ class Stack:
                 "--without-mingle",
                 "--schedule",
                 str(self.workdir / "beat-schedule"),
+            ],
+            self.env,
+        )
+        # Notifications have their own queue and worker, as in production (Procfile, compose).
+        self._spawn(
+            "notifier",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "portal",
+                "worker",
+                "-Q",
+                "notifications",
+                "-n",
+                "notifier@%h",
+                "--loglevel",
+                os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+                "--concurrency",
+                "1",
+                "--without-gossip",
+                "--without-mingle",
             ],
             self.env,
         )

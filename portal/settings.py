@@ -161,6 +161,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # redelivery is a no-op.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
+# Notifications (Slack, e-mail, Jira comments) have their own queue and worker, so a burst of them
+# (10,000 expiries a minute each announce themselves) never delays a grant or an expiry.
+CELERY_TASK_ROUTES = {
+    "integrations.*": {"queue": "notifications"},
+    "helpdesk.break_glass_alert": {"queue": "notifications"},
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 ELEVATE_SWEEP_SECONDS = env_int("ELEVATE_SWEEP_SECONDS", 5)

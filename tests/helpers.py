@@ -43,6 +43,8 @@ class WorkerProcess:
             "-A",
             "portal",
             "worker",
+            "-Q",
+            "celery,notifications",  # one test worker serves both queues
             "--loglevel",
             "INFO",
             "--concurrency",
