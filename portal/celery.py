@@ -3,12 +3,30 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("elevate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _django_connection_rules(task=None, **kwargs: object) -> None:
+    """Connections in tasks follow Django's rules, as in web requests (CONN_MAX_AGE, health check).
+
+    Celery's Django fix-up closes every connection before and after each task unless
+    CELERY_DB_REUSE_MAX is set (settings.py sets it), so each task opened a fresh PostgreSQL
+    connection before its first query: more than a whole broker round trip, in front of every
+    grant. Eager runs (in-process, maybe inside a test's transaction) are left alone, as the fix-up does.
+    """
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @app.on_after_finalize.connect

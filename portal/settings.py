@@ -156,6 +156,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILIT
 # ETAs beyond this are left to the sweep: Redis redelivers unacked ETA messages after the
 # visibility timeout, and loses them on a restart anyway.
 ELEVATE_MAX_ETA_SECONDS = min(env_int("ELEVATE_MAX_ETA_SECONDS", 900), CELERY_BROKER_VISIBILITY_TIMEOUT // 2)
+# Celery closes the database connections around every task unless this is set; with it, tasks
+# keep theirs under Django's CONN_MAX_AGE and health checks (see portal/celery.py), and Celery
+# still starts afresh every 2 x this many tasks.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 500)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # On a lost broker connection, let running steps finish: they are idempotent, and a duplicate
 # redelivery is a no-op.

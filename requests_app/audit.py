@@ -96,6 +96,19 @@ def _target_fields(target: Any) -> tuple[str, str, str]:
     return type(target).__name__, "", str(target)[:255]
 
 
+@dataclass
+class EventSpec:
+    """One event to append: what `record()` takes, for `record_many()`."""
+
+    action: str
+    actor: Any = None
+    target: Any = None
+    elevation: Any = None
+    before: dict | None = None
+    after: dict | None = None
+    reason: str = ""
+
+
 def record(
     action: str,
     *,
@@ -107,37 +120,49 @@ def record(
     reason: str = "",
 ):
     """Append one event to the chain (inside the caller's transaction, if any)."""
+    spec = EventSpec(action, actor=actor, target=target, elevation=elevation, before=before, after=after, reason=reason)
+    return record_many([spec])[0]
+
+
+def record_many(specs: list[EventSpec]) -> list:
+    """Append events to the chain in order, in one insert: the chain head is locked, read and
+    moved once for the batch (inside the caller's transaction, if any)."""
     from requests_app.clock import now
     from requests_app.models import AuditChainHead, AuditEvent
 
     context = current_context()
-    actor = actor if actor is not None else context.actor
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    target_type, target_id, target_label = _target_fields(target)
+    at = now().astimezone(UTC)
     with transaction.atomic():
         head = _lock_head(AuditChainHead)
-        event = AuditEvent(
-            seq=head.seq + 1,
-            at=now().astimezone(UTC),
-            actor=actor,
-            actor_label=((getattr(actor, "email", "") or str(actor)) if actor else context.label)[:255],
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            target_label=target_label,
-            elevation_id=getattr(elevation, "pk", elevation),
-            before=before,
-            after=after,
-            reason=reason or "",
-            ip=clean_ip(context.ip),
-            user_agent=(context.user_agent or "")[:400],
-            prev_hash=head.hash,
-        )
-        event.hash = event_hash(event)
-        event.save(force_insert=True)
-        AuditChainHead.objects.filter(pk=head.pk).update(seq=event.seq, hash=event.hash)
-    return event
+        seq, prev_hash, events = head.seq, head.hash, []
+        for spec in specs:
+            actor = spec.actor if spec.actor is not None else context.actor
+            if actor is not None and not getattr(actor, "is_authenticated", False):
+                actor = None
+            target_type, target_id, target_label = _target_fields(spec.target)
+            seq += 1
+            event = AuditEvent(
+                seq=seq,
+                at=at,
+                actor=actor,
+                actor_label=((getattr(actor, "email", "") or str(actor)) if actor else context.label)[:255],
+                action=spec.action,
+                target_type=target_type,
+                target_id=target_id,
+                target_label=target_label,
+                elevation_id=getattr(spec.elevation, "pk", spec.elevation),
+                before=spec.before,
+                after=spec.after,
+                reason=spec.reason or "",
+                ip=clean_ip(context.ip),
+                user_agent=(context.user_agent or "")[:400],
+                prev_hash=prev_hash,
+            )
+            event.hash = prev_hash = event_hash(event)
+            events.append(event)
+        AuditEvent.objects.bulk_create(events)
+        AuditChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=prev_hash)
+    return events
 
 
 def _lock_head(model):

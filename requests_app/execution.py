@@ -18,13 +18,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from requests_app import audit
 from requests_app.clock import now
 from requests_app.errors import StaleTransition
-from requests_app.lifecycle import State, transition
-from requests_app.models import Elevation, Heartbeat
+from requests_app.lifecycle import State, transition, transition_many
+from requests_app.models import Elevation, Heartbeat, ProviderIdentity
 from requests_app.providers.base import GrantRequest, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,17 @@ def grant_request_for(elevation: Elevation) -> GrantRequest:
     from requests_app.errors import ProviderUnavailable
     from requests_app.services import identity_for
 
-    try:
-        identity = identity_for(user=elevation.beneficiary, connection=elevation.connection)
-    except ProviderUnavailable as exc:
-        raise ProviderError(exc.message, permanent=True) from exc
+    # The grant step reads the cached identity with the row (one round trip fewer before the call).
+    external_id = getattr(elevation, "identity_external_id", None)
+    if not external_id:
+        try:
+            external_id = identity_for(user=elevation.beneficiary, connection=elevation.connection).external_id
+        except ProviderUnavailable as exc:
+            raise ProviderError(exc.message, permanent=True) from exc
     target = elevation.device.external_id if elevation.device_id else elevation.target_ref
     return GrantRequest(
         idempotency_key=str(elevation.public_id),
-        user_external_id=identity.external_id,
+        user_external_id=external_id,
         target_external_id=target,
         target_kind=elevation.target_kind,
         expires_at=elevation.expires_at,
@@ -76,54 +80,75 @@ def grant_request_for(elevation: Elevation) -> GrantRequest:
 
 
 def grant_step(elevation_id: int) -> float | None:
-    """Drive one grant forward. Returns seconds until it should run again, or None when done."""
-    with audit.acting_as(WORKER):
-        if not _claim_for_grant(elevation_id):
-            return None
-        with transaction.atomic():
-            elevation = (
-                Elevation.objects.select_for_update(of=("self",))
-                .select_related("connection", "device")
-                .get(pk=elevation_id)
-            )
-            if elevation.state != State.GRANTING:
-                return None  # a duplicate delivery, or revoked meanwhile
-            try:
-                return _grant_at_provider(elevation)
-            except ProviderError as exc:
-                return _grant_failed(elevation, exc)
+    """Drive one grant forward. Returns seconds until it should run again, or None when done.
+
+    One transaction holds the row from the claim through the provider call to its outcome: a
+    duplicate delivery waits and then finds the work done, and a worker that dies mid-call
+    leaves the row as it was (approved, or granting with its lease) for the sweep, whose retry
+    finds the grant already made by its idempotency key. The claim (approved -> granting, with
+    its audit event) is written after the call, not committed before it: that commit used to
+    sit between the queue and the provider and took longer than the whole Celery round trip;
+    and an audit write before the call would hold the chain head across the provider's latency.
+    """
+    with audit.acting_as(WORKER), transaction.atomic():
+        # Only what the provider call needs is read before it (the rest loads after, if at all).
+        found = (
+            Elevation.objects.select_for_update(of=("self",))
+            .select_related("connection", "device")
+            .annotate(identity_external_id=_cached_identity())
+            .filter(pk=elevation_id)
+        )
+        elevation = next(iter(found), None)
+        if elevation is None or not _grant_due(elevation):
+            return None  # a duplicate delivery, revoked or cancelled meanwhile, or not yet due
+        try:
+            outcome = _grant_at_provider(elevation)
+        except ProviderError as exc:
+            _claim_for_grant(elevation)
+            return _grant_failed(elevation, exc)
+        _claim_for_grant(elevation)
+        return _grant_outcome(elevation, *outcome)
 
 
-def _claim_for_grant(elevation_id: int) -> bool:
-    """approved -> granting (committed, so the UI shows it). True if the row is granting now."""
-    with transaction.atomic():
-        elevation = Elevation.objects.select_for_update().filter(pk=elevation_id).first()
-        if elevation is None:
-            return False
-        if elevation.state == State.APPROVED:
-            if elevation.starts_at > now():
-                return False  # scheduled for later; the sweep starts it on time
-            transition(elevation, State.GRANTING, next_attempt_at=now() + step_lease())
-        return elevation.state == State.GRANTING
+def _cached_identity() -> Subquery:
+    identities = ProviderIdentity.objects.filter(user=OuterRef("beneficiary"), connection=OuterRef("connection"))
+    return Subquery(identities.values("external_id")[:1])
 
 
-def _grant_at_provider(elevation: Elevation) -> float | None:
+def _grant_due(elevation: Elevation) -> bool:
+    if elevation.state == State.APPROVED:
+        return elevation.starts_at <= now()  # one scheduled for later is started by the sweep
+    return elevation.state == State.GRANTING
+
+
+def _claim_for_grant(elevation: Elevation) -> None:
+    """approved -> granting (a retry finds it granting already)."""
+    if elevation.state == State.APPROVED:
+        transition(elevation, State.GRANTING, next_attempt_at=now() + step_lease())
+
+
+def _grant_at_provider(elevation: Elevation) -> tuple[str, object]:
+    """Ask the provider for the grant: ("active", its expiry) or ("pending", None). No writes
+    but the reference, which is stored the moment it is known."""
     provider = elevation.connection.provider
     request = grant_request_for(elevation)
     if elevation.provider_ref:
         status = provider.status(elevation.provider_ref)
-        if status.state == "active":
-            _activate(elevation, status.expires_at)
-            return None
-        if status.state == "pending":
-            return _wait_for_confirmation(elevation)
+        if status.state in ("active", "pending"):
+            return status.state, status.expires_at
         # The grant we started is gone (ended or never took): start a fresh one.
     result = provider.find_grant(request) or provider.grant(request)
     Elevation.objects.filter(pk=elevation.pk).update(provider_ref=result.reference)
     elevation.provider_ref = result.reference
     if not result.confirmed:
+        return "pending", None
+    return "active", result.expires_at or request.expires_at
+
+
+def _grant_outcome(elevation: Elevation, state: str, expires_at) -> float | None:
+    if state == "pending":
         return _wait_for_confirmation(elevation)
-    _activate(elevation, result.expires_at or request.expires_at)
+    _activate(elevation, expires_at)
     return None
 
 
@@ -186,17 +211,21 @@ def _grant_failed(elevation: Elevation, exc: ProviderError) -> float | None:
 
 def expire_if_due(elevation: Elevation) -> bool:
     """active -> revoking (as "expired") when its time is up. Caller holds the row lock."""
-    if elevation.state != State.ACTIVE or elevation.expires_at > now():
-        return False
-    transition(
-        elevation,
+    return bool(expire_now([elevation]))
+
+
+def expire_now(elevations: list[Elevation]) -> list[Elevation]:
+    """active -> revoking (as "expired") for those whose time is up, in one move. Caller holds
+    the rows' locks."""
+    due = [e for e in elevations if e.state == State.ACTIVE and e.expires_at <= now()]
+    return transition_many(
+        due,
         State.REVOKING,
         action="elevation.expiring",
         end_state=State.EXPIRED,
         next_attempt_at=now() + step_lease(),
         attempts=0,
     )
-    return True
 
 
 def revoke_step(elevation_id: int) -> float | None:
@@ -250,8 +279,9 @@ def expire_due(limit: int = EXPIRE_BATCH) -> int:
 
     A batch is claimed in one transaction (SKIP LOCKED: parallel runs take disjoint rows), the
     provider is called for each row outside any transaction, and the batch ends in a second
-    one: two commits per batch instead of two per row. A row whose revoke fails, or whose
-    worker dies meanwhile, stays revoking for the per-row revoke task (and the sweep's lease).
+    one. Each of the two moves is one UPDATE, one chained audit insert and one announcement for
+    the whole batch. A row whose revoke fails, or whose worker dies meanwhile, stays revoking
+    for the per-row revoke task (and the sweep's lease).
     """
     ended = 0
     with audit.acting_as(WORKER):
@@ -262,13 +292,14 @@ def expire_due(limit: int = EXPIRE_BATCH) -> int:
 
 def _claim_expired(limit: int) -> list[int]:
     with transaction.atomic():
-        due = (
+        due = list(
             Elevation.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("device", "beneficiary")
             .filter(state=State.ACTIVE, expires_at__lte=now())
             .order_by("expires_at")[:limit]
         )
-        return [elevation.pk for elevation in due if expire_if_due(elevation)]
+        expire_now(due)
+        return [elevation.pk for elevation in due]
 
 
 def _revoke_batch(ids: list[int]) -> int:
@@ -284,13 +315,18 @@ def _revoke_batch(ids: list[int]) -> int:
         else:
             done.append(elevation.pk)
     with transaction.atomic():
-        for elevation in claimed.select_for_update(of=("self",)).filter(pk__in=done, state=State.REVOKING):
-            transition(
-                elevation, elevation.end_state or State.REVOKED, ended_at=now(), next_attempt_at=None, last_error=""
+        ending = list(claimed.select_for_update(of=("self",)).filter(pk__in=done, state=State.REVOKING))
+        for end_state in {elevation.end_state or State.REVOKED for elevation in ending}:
+            transition_many(
+                [elevation for elevation in ending if (elevation.end_state or State.REVOKED) == end_state],
+                end_state,
+                ended_at=now(),
+                next_attempt_at=None,
+                last_error="",
             )
     for pk in failed:
         tasks.revoke.delay(pk)  # the per-row step retries with backoff, and alerts
-    return len(done)
+    return len(ending)
 
 
 def schedule_upcoming_expiries(at) -> int:
@@ -433,9 +469,9 @@ def sweep() -> dict[str, int]:
     work = due_work(at)
     just_expired = _just_expired(work["revoke"], at)
     per_row = [pk for pk in work["revoke"] if pk not in just_expired]
-    lease_until = at + step_lease()
-    for ids in (work["grant"], per_row, work["sync"]):
-        Elevation.objects.filter(pk__in=ids).update(next_attempt_at=lease_until)
+    work["grant"], per_row, work["sync"] = (
+        _lease(ids, at + step_lease()) for ids in (work["grant"], per_row, work["sync"])
+    )
     for pk in work["grant"]:
         tasks.grant.delay(pk)
     if just_expired:
@@ -450,6 +486,19 @@ def sweep() -> dict[str, int]:
     counts = {name: len(ids) for name, ids in work.items()}
     Heartbeat.objects.update_or_create(name="sweep", defaults={"beat_at": timezone.now(), "detail": counts})
     return counts
+
+
+def _lease(ids: list[int], until) -> list[int]:
+    """Lease the rows no step holds right now (a grant keeps its row locked through the provider
+    call: waiting for it would stall the sweep, and the step in hand needs no second message)."""
+    if not ids:
+        return []
+    with transaction.atomic():
+        free = list(
+            Elevation.objects.select_for_update(skip_locked=True).filter(pk__in=ids).values_list("pk", flat=True)
+        )
+        Elevation.objects.filter(pk__in=free).update(next_attempt_at=until)
+    return sorted(free)
 
 
 def _just_expired(ids: list[int], at) -> set[int]:

@@ -80,32 +80,60 @@ def transition(
     Raises InvalidTransition when the table forbids the move and StaleTransition when the row
     is no longer in the state the caller loaded (someone else moved it first).
     """
+    transition_many([elevation], to, actor=actor, action=action, reason=reason, **fields)
+    return elevation
+
+
+def transition_many(
+    elevations: list[Elevation],
+    to: str,
+    *,
+    actor: Any = None,
+    action: str | None = None,
+    reason: str = "",
+    **fields: Any,
+) -> list[Elevation]:
+    """`transition()` for a batch that makes the same move (10,000 expiries in a minute): one
+    UPDATE per state moved from, one chained audit insert, one announcement. All or none: if
+    any row is no longer in the state its caller loaded, nothing changes (StaleTransition).
+    """
     from requests_app import audit
     from requests_app.clock import now
     from requests_app.models import Elevation
 
-    seen = elevation.state
-    if not can_transition(seen, to):
-        raise InvalidTransition(f"An elevation cannot go from {State(seen).label} to {State(to).label}.")
+    if not elevations:
+        return []
+    for elevation in elevations:
+        if not can_transition(elevation.state, to):
+            raise InvalidTransition(f"An elevation cannot go from {State(elevation.state).label} to {State(to).label}.")
     fields = {**fields, "state": to, "updated_at": now()}
-    before = {"state": seen, **{k: _plain(getattr(elevation, k)) for k in fields if k not in ("state", "updated_at")}}
-    with transaction.atomic():
-        changed = Elevation.objects.filter(pk=elevation.pk, state=seen).update(**fields)
-        if changed != 1:
-            raise StaleTransition(f"The elevation was changed by someone else (it is no longer {seen}).")
-        for name, value in fields.items():
-            setattr(elevation, name, value)
-        audit.record(
+    after = {k: _plain(v) for k, v in fields.items() if k != "updated_at"}
+    seen_by_pk = {elevation.pk: elevation.state for elevation in elevations}
+    events = [
+        audit.EventSpec(
             action or f"elevation.{to}",
             actor=actor,
             target=elevation,
             elevation=elevation,
-            before=before,
-            after={k: _plain(v) for k, v in fields.items() if k != "updated_at"},
+            before={"state": elevation.state, **{k: _plain(getattr(elevation, k)) for k in after if k != "state"}},
+            after=after,
             reason=reason,
         )
-        transaction.on_commit(lambda: _announce(elevation.pk, seen, to, action), robust=True)
-    return elevation
+        for elevation in elevations
+    ]
+    with transaction.atomic():
+        for seen in set(seen_by_pk.values()):
+            ids = [pk for pk, state in seen_by_pk.items() if state == seen]
+            if Elevation.objects.filter(pk__in=ids, state=seen).update(**fields) != len(ids):
+                raise StaleTransition(f"The elevation was changed by someone else (it is no longer {seen}).")
+        for elevation in elevations:
+            for name, value in fields.items():
+                setattr(elevation, name, value)
+        audit.record_many(events)
+        for seen in set(seen_by_pk.values()):
+            ids = [pk for pk, state in seen_by_pk.items() if state == seen]
+            transaction.on_commit(lambda ids=ids, seen=seen: _announce(ids, seen, to, action), robust=True)
+    return elevations
 
 
 def _plain(value: Any) -> Any:
@@ -117,9 +145,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _announce(elevation_id: int, from_state: str, to_state: str, action: str | None) -> None:
+def _announce(elevation_ids: list[int], from_state: str, to_state: str, action: str | None) -> None:
     from requests_app.signals import elevation_changed
 
     elevation_changed.send(
-        sender=State, elevation_id=elevation_id, from_state=from_state, to_state=to_state, action=action
+        sender=State, elevation_ids=elevation_ids, from_state=from_state, to_state=to_state, action=action
     )

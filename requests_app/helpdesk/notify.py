@@ -17,18 +17,17 @@ log = logging.getLogger("elevate.break_glass")
 
 
 @receiver(elevation_changed, dispatch_uid="helpdesk.on_break_glass")
-def on_break_glass(sender, elevation_id, from_state, to_state, action=None, **kwargs):
+def on_break_glass(sender, elevation_ids, from_state, to_state, action=None, **kwargs):
     if action != "elevation.auto_approved" or from_state != State.REQUESTED:
         return
     from requests_app.models import Elevation
 
-    if not Elevation.objects.filter(pk=elevation_id, break_glass=True).exists():
-        return
-    log.warning("break-glass elevation %s started", elevation_id)
-    try:
-        break_glass_alert.delay(elevation_id)
-    except Exception:  # the broker is down: the log line above and the review flag remain
-        log.exception("could not queue the break-glass alert for elevation %s", elevation_id)
+    for elevation_id in Elevation.objects.filter(pk__in=elevation_ids, break_glass=True).values_list("pk", flat=True):
+        log.warning("break-glass elevation %s started", elevation_id)
+        try:
+            break_glass_alert.delay(elevation_id)
+        except Exception:  # the broker is down: the log line above and the review flag remain
+            log.exception("could not queue the break-glass alert for elevation %s", elevation_id)
 
 
 def alert_text(elevation) -> str:

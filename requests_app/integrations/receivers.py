@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 @receiver(elevation_changed, dispatch_uid="integrations.on_elevation_changed")
-def on_elevation_changed(sender, elevation_id, from_state, to_state, action=None, **kwargs):
+def on_elevation_changed(sender, elevation_ids, from_state, to_state, action=None, **kwargs):
     from requests_app.integrations import tasks
     from requests_app.integrations.notifications import event_for
 
@@ -23,9 +23,10 @@ def on_elevation_changed(sender, elevation_id, from_state, to_state, action=None
     if event is None:
         return
     try:
-        tasks.announce.delay(event, elevation_id)
+        # One message for a batch (10,000 expiries in a minute are some 200 messages, not 10,000).
+        tasks.announce.delay(event, elevation_ids)
     except Exception:  # the broker is down: log, the lifecycle goes on
-        log.exception("could not queue the %s notification of elevation %s", event, elevation_id)
+        log.exception("could not queue the %s notification of elevations %s", event, elevation_ids)
 
 
 @receiver(elevation_alert, dispatch_uid="integrations.on_elevation_alert")

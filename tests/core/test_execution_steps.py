@@ -176,7 +176,7 @@ class TestExtensionsReachTheProvider:
         assert scripted.GRANTS[elevation.provider_ref]["expires_at"] == elevation.expires_at
 
     def test_an_extension_made_while_granting_is_pushed_after_activation(self, scripted, approved, employee):
-        execution._claim_for_grant(approved.pk)
+        execution._claim_for_grant(reload(approved))
         services.elevation_extend(elevation=reload(approved), actor=employee, minutes=15)
         execution.grant_step(approved.pk)
         elevation = reload(approved)
@@ -201,7 +201,7 @@ class TestSweep:
 
         sent = []
         monkeypatch.setattr(tasks.grant, "delay", sent.append)
-        execution._claim_for_grant(approved.pk)  # the worker claimed it, then died
+        execution._claim_for_grant(reload(approved))  # the worker claimed it, then died
         assert execution.sweep()["grant"] == 0
         with clock.travel(execution.step_lease() + timedelta(seconds=1)):
             assert execution.sweep()["grant"] == 1

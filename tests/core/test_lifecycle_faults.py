@@ -30,6 +30,18 @@ def reaches(elevation, state, timeout=40):
     return wait_for(lambda: state_of(elevation) == state, timeout, message=f"{elevation.pk} to be {state}")
 
 
+def held_by_a_step(elevation) -> bool:
+    """A worker's step holds the row (a grant holds it through the provider call)."""
+    from django.db import DatabaseError, transaction
+
+    try:
+        with transaction.atomic():
+            Elevation.objects.select_for_update(nowait=True).filter(pk=elevation.pk).exists()
+    except DatabaseError:
+        return True
+    return False
+
+
 def slow_provider(device, latency_ms):
     ProviderConnection.objects.filter(pk=device.connection_id).update(options={"latency_ms": latency_ms})
 
@@ -53,10 +65,12 @@ def test_worker_killed_mid_grant_recovers_and_grants_once(worker_factory, employ
     slow_provider(device, 2500)
     first = worker_factory(beat=True, sweep_seconds=SWEEP_SECONDS)
     elevation = request_expiring_in(25, employee, device)
-    reaches(elevation, State.GRANTING)
+    wait_for(lambda: held_by_a_step(elevation), 40, interval=0.02, message="the grant step to hold the row")
     time.sleep(0.8)  # inside the provider call
     first.kill()
-    assert state_of(elevation) == State.GRANTING
+    # The step's transaction died with it: the row is as it was before the claim.
+    wait_for(lambda: not held_by_a_step(elevation), 10, message="the killed step's lock to go")
+    assert state_of(elevation) == State.APPROVED
 
     worker_factory(beat=True, sweep_seconds=SWEEP_SECONDS)
     reaches(elevation, State.ACTIVE)

@@ -249,7 +249,7 @@ def test_receiver_never_raises_when_the_broker_is_down(monkeypatch, elevation):
     monkeypatch.setattr(tasks.announce, "delay", broken)
 
     receivers.on_elevation_changed(
-        sender=None, elevation_id=elevation.pk, from_state=State.GRANTING, to_state=State.ACTIVE, action=None
+        sender=None, elevation_ids=[elevation.pk], from_state=State.GRANTING, to_state=State.ACTIVE, action=None
     )
 
 
@@ -258,13 +258,13 @@ def test_receiver_queues_the_event(monkeypatch, elevation):
     monkeypatch.setattr(tasks.announce, "delay", lambda *args: sent.append(args))
 
     receivers.on_elevation_changed(
-        sender=None, elevation_id=elevation.pk, from_state=State.REVOKING, to_state=State.EXPIRED, action=None
+        sender=None, elevation_ids=[elevation.pk], from_state=State.REVOKING, to_state=State.EXPIRED, action=None
     )
     receivers.on_elevation_changed(
-        sender=None, elevation_id=elevation.pk, from_state=State.APPROVED, to_state=State.GRANTING, action=None
+        sender=None, elevation_ids=[elevation.pk], from_state=State.APPROVED, to_state=State.GRANTING, action=None
     )
 
-    assert sent == [("expired", elevation.pk)]
+    assert sent == [("expired", [elevation.pk])]
 
 
 def test_stale_pending_deliveries_are_queued_again(elevation, _no_broker):
