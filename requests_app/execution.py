@@ -18,14 +18,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from requests_app import audit
 from requests_app.clock import now
 from requests_app.errors import StaleTransition
 from requests_app.lifecycle import State, transition, transition_many
-from requests_app.models import Elevation, Heartbeat, ProviderIdentity
+from requests_app.models import Elevation, Heartbeat
 from requests_app.providers.base import GrantRequest, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
@@ -53,13 +52,10 @@ def grant_request_for(elevation: Elevation) -> GrantRequest:
     from requests_app.errors import ProviderUnavailable
     from requests_app.services import identity_for
 
-    # The grant step reads the cached identity with the row (one round trip fewer before the call).
-    external_id = getattr(elevation, "identity_external_id", None)
-    if not external_id:
-        try:
-            external_id = identity_for(user=elevation.beneficiary, connection=elevation.connection).external_id
-        except ProviderUnavailable as exc:
-            raise ProviderError(exc.message, permanent=True) from exc
+    try:
+        external_id = identity_for(user=elevation.beneficiary, connection=elevation.connection).external_id
+    except ProviderUnavailable as exc:
+        raise ProviderError(exc.message, permanent=True) from exc
     target = elevation.device.external_id if elevation.device_id else elevation.target_ref
     return GrantRequest(
         idempotency_key=str(elevation.public_id),
@@ -91,11 +87,9 @@ def grant_step(elevation_id: int) -> float | None:
     and an audit write before the call would hold the chain head across the provider's latency.
     """
     with audit.acting_as(WORKER), transaction.atomic():
-        # Only what the provider call needs is read before it (the rest loads after, if at all).
         found = (
             Elevation.objects.select_for_update(of=("self",))
-            .select_related("connection", "device")
-            .annotate(identity_external_id=_cached_identity())
+            .select_related("connection", "device", "beneficiary")
             .filter(pk=elevation_id)
         )
         elevation = next(iter(found), None)
@@ -108,11 +102,6 @@ def grant_step(elevation_id: int) -> float | None:
             return _grant_failed(elevation, exc)
         _claim_for_grant(elevation)
         return _grant_outcome(elevation, *outcome)
-
-
-def _cached_identity() -> Subquery:
-    identities = ProviderIdentity.objects.filter(user=OuterRef("beneficiary"), connection=OuterRef("connection"))
-    return Subquery(identities.values("external_id")[:1])
 
 
 def _grant_due(elevation: Elevation) -> bool:
