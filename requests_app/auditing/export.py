@@ -1,8 +1,11 @@
 """Streaming export of the filtered events as CSV or JSON Lines, with the chain head at the end.
 
-Memory stays flat: rows come from a server-side cursor (`.iterator(chunk_size=...)`) and go
-out in small text chunks through StreamingHttpResponse. The export covers the events up to
-the chain head read when it started (its own `audit.exported` event included), so what was
+On PostgreSQL the database writes the rows' text itself: the filtered queryset (the dashboard's
+own filters, compiled by Django) runs inside `COPY (...) TO STDOUT`, and the copy data goes out
+in ~64 KiB chunks through StreamingHttpResponse, so the web process does no per-field work and
+its memory stays flat. Elsewhere (SQLite) Python writes the same bytes from the same queryset
+(`tests/auditing/test_export.py` compares the two). The export covers the events up to the
+chain head read when it started (its own `audit.exported` event included), so what was
 exported is exactly stated even while new events are being appended.
 
 Checking an export (also shown on the dashboard):
@@ -14,22 +17,23 @@ Checking an export (also shown on the dashboard):
   (the first one 64 zeros) and the last event's `hash` must be H.
 - CSV: one header row, then events, then one line `# chain_head seq=N hash=H rows=K ...`.
   Same columns as JSON; empty `actor`, `elevation` and `ip` mean null, `before`/`after` hold
-  the JSON text (empty means null); `seq`, `actor` and `elevation` are integers.
+  the JSON text (empty means null); `seq`, `actor` and `elevation` are integers. A cell is
+  quoted when it holds a comma, a double quote, CR or LF (RFC 4180; an empty text is unquoted).
 - Any event's hash, and the head, can be compared with `manage.py audit_verify` on the server.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
 
-from django.db.models import TextField
+from django.db import connections, transaction
+from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -41,15 +45,60 @@ from requests_app.auditing.filters import AuditFilters
 CONTENT_KEYS = ("seq", "at", "actor", "actor_label", "action", "target_type", "target_id", "target_label",
                 "elevation", "before", "after", "reason", "ip", "user_agent", "prev_hash")  # fmt: skip
 COLUMNS = (*CONTENT_KEYS, "hash", "elevation_public_id")
+# A JSON line's keys: before/after last (their JSON text is spliced in as it is, never re-encoded).
+JSON_KEYS = (*(key for key in COLUMNS if key not in ("before", "after")), "before", "after")
 # Query columns in COLUMNS order. before/after come as JSON text, spliced in as they are: the
 # export never decodes and re-encodes them (fewer allocations per row; same value either way).
 QUERY_FIELDS = ("seq", "at", "actor_id", "actor_label", "action", "target_type", "target_id", "target_label",
                 "elevation_id", "before_json", "after_json", "reason", "ip", "user_agent", "prev_hash", "hash",
                 "elevation__public_id")  # fmt: skip
-SCALAR_KEYS = tuple(key for key in COLUMNS if key not in ("before", "after"))
-CHUNK_ROWS = 500
+INTEGER_COLUMNS = ("seq", "actor", "elevation")
+TEXT_COLUMNS = ("actor_label", "action", "target_type", "target_id", "target_label", "reason", "user_agent",
+                "prev_hash", "hash")  # fmt: skip
+CHUNK_ROWS = 500  # Python writer: rows per chunk
+CHUNK_BYTES = 1 << 16  # COPY: bytes per chunk
 CURSOR_CHUNK = 2000
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
+
+# ---------------------------------------------------------------------------------------------
+# The row text in SQL, over the queryset's columns renamed to COLUMNS (`e`)
+# ---------------------------------------------------------------------------------------------
+# `at` exactly as hashed: Python's isoformat() of the UTC time (microseconds only when non-zero).
+AT_SQL = """replace(to_char(e."at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), '.000000+', '+')"""
+
+
+def _csv_sql(column: str) -> str:
+    if column == "at":
+        return AT_SQL
+    # COPY quotes an empty text (to tell it from a null); the export writes it as an empty cell.
+    return f"NULLIF(e.\"{column}\", '')" if column in TEXT_COLUMNS else f'e."{column}"'
+
+
+def _json_sql(column: str) -> str:
+    if column in ("before", "after"):
+        return f"COALESCE(e.\"{column}\", 'null')"  # JSON text already
+    if column in INTEGER_COLUMNS:
+        return f"COALESCE(e.\"{column}\"::text, 'null')"
+    if column in ("at", "elevation_public_id"):  # digits, hyphens, colons, T, +: nothing to escape
+        value = AT_SQL if column == "at" else f'e."{column}"::text'
+        return f"COALESCE('\"' || {value} || '\"', 'null')"
+    # to_json() escapes strings as json.dumps(ensure_ascii=False) does: \" \\ \b \f \n \r \t, \u00XX.
+    return f"COALESCE(to_json(e.\"{column}\")::text, 'null')"
+
+
+def _json_line_sql() -> str:
+    """concat('{"seq": ', <seq>, ', "at": ', <at>, ..., '}'): json.dumps()'s ", " and ": " separators."""
+    parts = []
+    for n, key in enumerate(JSON_KEYS):
+        opening = "{" if n == 0 else ", "
+        parts += [f"'{opening}{json.dumps(key)}: '", _json_sql(key)]
+    return f"concat({', '.join(parts)}, '}}')"
+
+
+ROW_SQL = {"csv": ", ".join(_csv_sql(column) for column in COLUMNS), "jsonl": _json_line_sql()}
+# A JSON line holds no control characters (JSON escapes them), so with two of them as delimiter
+# and quote, CSV mode writes each line exactly as built. Text mode would double its backslashes.
+COPY_OPTIONS = {"csv": "FORMAT csv", "jsonl": r"FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02'"}
 
 
 @dataclass(frozen=True)
@@ -76,9 +125,24 @@ class Export:
             "filters": self.filters.query,
         }
 
-    def stream(self) -> Iterator[str]:
-        rows = _events(self.filters, self.head_seq)
-        return _csv(rows, self) if self.format == "csv" else _jsonl(rows, self)
+    def stream(self, *, use_copy: bool | None = None) -> Iterator[bytes]:
+        """The export's bytes in chunks: COPY on PostgreSQL, else Python (`use_copy` forces one)."""
+        events = _events(self.filters, self.head_seq)
+        if use_copy is None:
+            use_copy = connections[events.db].vendor == "postgresql"
+        if self.format == "csv":
+            yield (",".join(COLUMNS) + "\n").encode()
+        rows = yield from (_copy_out if use_copy else _python_out)(events, self.format)
+        yield self._trailer_line(rows).encode()
+
+    def _trailer_line(self, rows: int) -> str:
+        trailer = self.trailer(rows)
+        if self.format == "jsonl":
+            return json.dumps(trailer) + "\n"
+        return (
+            f"# chain_head seq={self.head_seq} hash={self.head_hash} rows={rows} "
+            f"exported_at={self.exported_at} filters={json.dumps(trailer['filters'], sort_keys=True)}\n"
+        )
 
 
 def export_start(*, filters: AuditFilters, format: str) -> Export:
@@ -90,54 +154,75 @@ def export_start(*, filters: AuditFilters, format: str) -> Export:
     return Export(format, filters, head_seq, head_hash, timezone.now().isoformat())
 
 
-def _events(filters: AuditFilters, head_seq: int) -> Iterator[tuple]:
-    """Rows in COLUMNS order, `at` as the ISO text that was hashed, through a server-side cursor."""
-    rows = (
+def _events(filters: AuditFilters, head_seq: int) -> QuerySet:
+    """The exported rows, QUERY_FIELDS in COLUMNS order: the dashboard's filters, up to the head."""
+    return (
         selectors.events_matching(filters)
         .filter(seq__lte=head_seq)
         .order_by("seq")
         .annotate(before_json=Cast("before", TextField()), after_json=Cast("after", TextField()))
         .values_list(*QUERY_FIELDS)
-        .iterator(chunk_size=CURSOR_CHUNK)
     )
-    for row in rows:
-        public_id = row[16]
-        yield (row[0], row[1].astimezone(UTC).isoformat(), *row[2:16], None if public_id is None else str(public_id))
 
 
-def _batches(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
+def _copy_out(events: QuerySet, format: str) -> Generator[bytes, None, int]:
+    """PostgreSQL writes the rows' text; chunks of it as they arrive. Returns the row count."""
+    # elide_empty=False: a filter that matches nothing compiles to `WHERE 0 = 1` instead of raising.
+    query, params = events.query.get_compiler(events.db, elide_empty=False).as_sql()
+    # Django's compiled query (its parameters stay parameters) inside constant text.
+    rows = f"SELECT {ROW_SQL[format]} FROM ({query}) AS e ({', '.join(COLUMNS)}) ORDER BY e.seq"  # noqa: S608
+    statement = f"COPY ({rows}) TO STDOUT WITH ({COPY_OPTIONS[format]})"
+    # If the client goes away mid-way, the generator is closed at a yield: psycopg then cancels the
+    # COPY, which aborts the transaction around it. The atomic block (a savepoint inside a caller's
+    # transaction) rolls that back, so the connection goes back clean for the next request.
+    with transaction.atomic(using=events.db), connections[events.db].cursor() as cursor:
+        # The psycopg cursor: it merges the parameters client-side (COPY takes none server-side).
+        with cursor.cursor.copy(statement, params) as copy:
+            chunk = bytearray()
+            for row in copy:  # one block per row
+                chunk += row
+                if len(chunk) >= CHUNK_BYTES:
+                    yield bytes(chunk)
+                    chunk.clear()
+        yield bytes(chunk)
+        return cursor.cursor.rowcount
+
+
+def _python_out(events: QuerySet, format: str) -> Generator[bytes, None, int]:
+    """The same bytes as _copy_out, written by Python from a server-side cursor where there is no COPY."""
+    line = _csv_line if format == "csv" else _json_line
+    rows = events.iterator(chunk_size=CURSOR_CHUNK)
+    count = 0
     while batch := list(itertools.islice(rows, CHUNK_ROWS)):
-        yield batch
-
-
-def _jsonl(rows: Iterator[tuple], export: Export) -> Iterator[str]:
-    count = 0
-    for batch in _batches(rows):
-        lines = []
-        for row in batch:
-            scalars = json.dumps(dict(zip(SCALAR_KEYS, row[:9] + row[11:], strict=True)), ensure_ascii=False)
-            lines.append(f'{scalars[:-1]}, "before": {row[9] or "null"}, "after": {row[10] or "null"}}}\n')
         count += len(batch)
-        yield "".join(lines)
-    yield json.dumps(export.trailer(count)) + "\n"
+        yield "".join(line(row) for row in batch).encode()
+    return count
 
 
-def _csv(rows: Iterator[tuple], export: Export) -> Iterator[str]:
-    count = 0
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for batch in _batches(rows):
-        writer.writerows(batch)  # None becomes an empty cell
-        count += len(batch)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    trailer = export.trailer(count)
-    yield buffer.getvalue() + (
-        f"# chain_head seq={export.head_seq} hash={export.head_hash} rows={count} "
-        f"exported_at={export.exported_at} filters={json.dumps(trailer['filters'], sort_keys=True)}\n"
-    )
+def _texts(row: tuple) -> tuple:
+    """A queryset row as the text COPY writes for it: `at` as hashed, the public id as text."""
+    public_id = row[16]
+    return (row[0], row[1].astimezone(UTC).isoformat(), *row[2:16], None if public_id is None else str(public_id))
+
+
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+
+
+def _csv_line(row: tuple) -> str:
+    return ",".join(map(_csv_cell, _texts(row))) + "\n"
+
+
+def _json_line(row: tuple) -> str:
+    values = _texts(row)
+    scalars = json.dumps(dict(zip(JSON_KEYS[:-2], values[:9] + values[11:], strict=True)), ensure_ascii=False)
+    return f'{scalars[:-1]}, "before": {values[9] or "null"}, "after": {values[10] or "null"}}}\n'
 
 
 # ---------------------------------------------------------------------------------------------
