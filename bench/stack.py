@@ -167,10 +167,9 @@ class Stack:
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(web_workers),
-                "--timeout",
-                "300",
             ],
-            {**self.env, "DJANGO_SETTINGS_MODULE": "bench.settings"},
+            # gunicorn.conf.py (read from ROOT, the working directory) as in production; no access log.
+            {**self.env, "DJANGO_SETTINGS_MODULE": "bench.settings", "GUNICORN_ACCESS_LOG": ""},
         )
         self._wait(self._web_answers, web, "web")
         self._wait(self._worker_answers, worker, "worker")
