@@ -39,17 +39,26 @@ def elevation_for_user(*, public_id, user: User) -> Elevation:
     return elevation
 
 
+# The two lists of "My elevations" join only what their rows show (the beneficiary is the user):
+# each joined table adds to PostgreSQL's planning time, the larger part of these small queries.
+
+
 def my_live_elevations(user: User) -> QuerySet[Elevation]:
     """Active first, then the ones still on their way (approval, queue, granting)."""
     order = Case(When(state=State.ACTIVE, then=Value(0)), default=Value(1), output_field=IntegerField())
-    return _with_relations(Elevation.objects.filter(beneficiary=user, state__in=LIVE_STATES)).order_by(
-        order, "expires_at"
+    return (
+        Elevation.objects.filter(beneficiary=user, state__in=LIVE_STATES)
+        .select_related("device", "connection", "policy")
+        .order_by(order, "expires_at")
     )
 
 
 def my_history(user: User) -> QuerySet[Elevation]:
-    return _with_relations(Elevation.objects.filter(beneficiary=user, state__in=TERMINAL_STATES)).order_by(
-        "-updated_at"
+    """Newest first, from the partial index elev_beneficiary_history."""
+    return (
+        Elevation.objects.filter(beneficiary=user, state__in=TERMINAL_STATES)
+        .select_related("device")
+        .order_by("-updated_at")
     )
 
 

@@ -24,7 +24,7 @@ from requests_app.errors import PortalError
 from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_change, may_revoke
 from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
 from requests_app.models import Elevation
-from requests_app.policy import human_minutes
+from requests_app.policy import PolicyChooser, human_minutes
 
 HISTORY_PAGE_SIZE = 10
 # Ids of the swappable regions: an htmx request aimed at one gets that region's partial.
@@ -59,19 +59,22 @@ class Row:
         return ""
 
 
-def _row(user, elevation: Elevation, **feedback) -> Row:
+def _row(user, elevation: Elevation, chooser: PolicyChooser | None = None, **feedback) -> Row:
     allowed = may_change(user, elevation)
     return Row(
         elevation,
-        extend_choices(elevation) if allowed else [],
+        extend_choices(elevation, chooser) if allowed else [],
         allowed and may_revoke(elevation),
         user.pk not in (elevation.beneficiary_id, elevation.requester_id),
         **feedback,
     )
 
 
-def _live_rows(user) -> list[Row]:
-    return [_row(user, e) for e in selectors.my_live_elevations(user).select_related("policy")]
+def _live_rows_and_form(user) -> tuple[list[Row], RequestForm]:
+    """The user's live elevations as rows, and a fresh request form: one policy lookup for both."""
+    live = list(selectors.my_live_elevations(user))
+    form = RequestForm(user=user, live=live)
+    return [_row(user, e, form.policy_chooser) for e in live], form
 
 
 @login_required
@@ -80,8 +83,7 @@ def my_elevations(request):
     history = Paginator(selectors.my_history(request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     if request.htmx.target == HISTORY_REGION:
         return render(request, "requests_app/my_elevations.html#history", {"history": history})
-    live = _live_rows(request.user)
-    form = RequestForm(user=request.user, live=[row.elevation for row in live])
+    live, form = _live_rows_and_form(request.user)
     context = {"live": live, "history": history, "form": form, "inline": True}
     return render(request, "requests_app/my_elevations.html", context)
 
@@ -106,9 +108,9 @@ def request_elevation(request):
 def _requested(request, elevation: Elevation):
     if request.htmx.target == FORM_REGION:
         # A fresh form, and the live list swapped out of band with the new elevation in it.
-        live = _live_rows(request.user)
+        live, form = _live_rows_and_form(request.user)
         context = {
-            "form": RequestForm(user=request.user, live=[row.elevation for row in live]),
+            "form": form,
             "inline": True,
             "created_message": _requested_message(elevation),
             "live": live,
