@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Window
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -77,10 +78,26 @@ def _live_rows_and_form(user) -> tuple[list[Row], RequestForm]:
     return [_row(user, e, form.policy_chooser) for e in live], form
 
 
+def _history_page(user, number) -> Page:
+    """Paginator.get_page() of the user's history in one query instead of two: the page's rows
+    carry the total (COUNT(*) OVER ()). Past the last page or for a garbled number, Paginator's
+    own answer (the last page, the first)."""
+    paginator = Paginator(selectors.my_history(user), HISTORY_PAGE_SIZE)
+    wanted = int(number) if str(number).isdigit() else 1 if number is None else 0
+    if wanted < 1:  # garbled or zero: Paginator's own answer
+        return paginator.get_page(number)
+    start = (wanted - 1) * HISTORY_PAGE_SIZE
+    rows = list(selectors.my_history(user).annotate(total=Window(Count("pk")))[start : start + HISTORY_PAGE_SIZE])
+    if not rows and wanted > 1:
+        return paginator.get_page(wanted)
+    paginator.count = rows[0].total if rows else 0  # count is a cached_property: this is its value
+    return paginator._get_page(rows, wanted, paginator)
+
+
 @login_required
 @require_GET
 def my_elevations(request):
-    history = Paginator(selectors.my_history(request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    history = _history_page(request.user, request.GET.get("page"))
     if request.htmx.target == HISTORY_REGION:
         return render(request, "requests_app/my_elevations.html#history", {"history": history})
     live, form = _live_rows_and_form(request.user)

@@ -6,6 +6,7 @@ import functools
 
 from allauth.account.auth_backends import AuthenticationBackend
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
@@ -41,7 +42,7 @@ class PortalAuthenticationBackend(AuthenticationBackend):
             return super().get_all_permissions(user_obj, obj)
         if not hasattr(user_obj, "_perm_cache"):
             with connection.cursor() as cursor:
-                cursor.execute(_permissions_sql(type(user_obj)), [user_obj.pk, user_obj.pk])
+                cursor.execute(_permissions_sql(get_user_model()), [user_obj.pk, user_obj.pk])
                 user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in cursor.fetchall()}
         return user_obj._perm_cache
 

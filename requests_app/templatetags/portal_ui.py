@@ -1,7 +1,7 @@
 """Small presentation helpers for the portal's templates: durations, states, audit actions.
 
 Several stand in for a built-in in the rows of long lists, where the built-in is the larger part
-of a page's time: `iso` for `date:'c'`, `when` for `date` with our formats, `url_with` for
+of a page's time: `iso` for `date:'c'`, `when` and `timestamp` for `date` with our formats, `url_with` for
 `{% url %}` with one argument, `state_badge` for an `{% include %}`.
 """
 
@@ -122,6 +122,12 @@ def when(moment) -> str:
 def iso(moment) -> str:
     """`{{ moment|date:'c' }}` (ISO 8601 in the user's zone), for <time datetime>."""
     return moment.isoformat() if moment else ""
+
+
+@register.filter(expects_localtime=True)
+def timestamp(moment) -> str:
+    """`{{ moment|date:"M j, H:i:s" }}` in the user's zone (the audit trail's rows)."""
+    return f"{MONTHS_3[moment.month].title()} {moment.day}, {moment:%H:%M:%S}" if moment else ""
 
 
 _URL_PLACEHOLDERS = {uuid.UUID: uuid.UUID("f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9"), int: 987_654_321_012_345}
