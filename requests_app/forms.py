@@ -101,11 +101,9 @@ class RequestForm(forms.Form):
             live = list(selectors.my_live_elevations(user))
         self._live_by_device = {e.device_id: e for e in live if e.device_id}
         self._options: list[DeviceOption] | None = None
-        devices = list(self.fields["device"].queryset)
-        # One chooser for the user's devices and their live elevations' (a device may have left
-        # the list since), so the page's rows need no policy queries of their own.
-        self.policy_chooser = policy.PolicyChooser(user, [*devices, *(e.device for e in live if e.device_id)])
-        self._devices = devices
+        self._devices = list(self.fields["device"].queryset)
+        # Shared with the page's live rows, so they need no policy queries of their own.
+        self.policy_chooser = policy.PolicyChooser(user)
         presets = sorted({m for o in self.device_options for m in self._presets(o.rules)})
         self.presets = presets or self._presets(self.policy_chooser(None))
         self.fields["minutes"].choices = [(str(m), policy.human_minutes(m)) for m in self.presets] + [

@@ -108,13 +108,13 @@ def test_my_elevations_query_count_does_not_grow_with_rows(
 ):
     make_elevation(employee, device)
     make_elevation(employee, device, state=State.EXPIRED)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         employee_client.get(MY)
     for n in range(4):
         other = make_device(employee, hostname=f"box-{n}")
         make_elevation(employee, other, state=State.ACTIVE if n % 2 else State.GRANTING)
         make_elevation(employee, other, state=State.REVOKED)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         employee_client.get(MY)
 
 
