@@ -101,7 +101,7 @@ class RequestForm(forms.Form):
             live = list(selectors.my_live_elevations(user))
         self._live_by_device = {e.device_id: e for e in live if e.device_id}
         self._options: list[DeviceOption] | None = None
-        self._devices = list(self.fields["device"].queryset)
+        self.devices = list(self.fields["device"].queryset)
         # Shared with the page's live rows, so they need no policy queries of their own.
         self.policy_chooser = policy.PolicyChooser(user)
         presets = sorted({m for o in self.device_options for m in self._presets(o.rules)})
@@ -126,7 +126,7 @@ class RequestForm(forms.Form):
         if self._options is None:
             self._options = [
                 DeviceOption(device, self.policy_chooser(device), self._live_by_device.get(device.pk))
-                for device in self._devices
+                for device in self.devices
             ]
         return self._options
 

@@ -34,9 +34,9 @@ class PolicyChooser:
         self.user_group_ids = set(
             user.groups.through.objects.filter(user_id=user.pk).values_list("group_id", flat=True)
         )
-        policies = list(Policy.objects.order_by("-priority", "name"))
-        self.overrides = [p for p in policies if not p.is_default]
-        self.default = next((p for p in policies if p.is_default), None) or Policy(**BUILT_IN_DEFAULT)
+        self.policies = list(Policy.objects.order_by("-priority", "name"))
+        self.overrides = [p for p in self.policies if not p.is_default]
+        self.default = next((p for p in self.policies if p.is_default), None) or Policy(**BUILT_IN_DEFAULT)
 
     def __call__(self, device: Device | None) -> Policy:
         device_groups = set(device.groups or []) if device is not None else ()

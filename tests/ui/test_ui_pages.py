@@ -118,6 +118,19 @@ def test_my_elevations_query_count_does_not_grow_with_rows(
         employee_client.get(MY)
 
 
+def test_a_live_elevation_on_a_device_no_longer_listed_still_shows_its_device(
+    employee_client, employee, device, make_device, make_elevation, django_assert_num_queries
+):
+    gone = make_device(employee, hostname="old-desktop")
+    make_elevation(employee, gone, state=State.ACTIVE)
+    gone.removed_at = now()
+    gone.save()
+    make_elevation(employee, device, state=State.GRANTING)
+    with django_assert_num_queries(10):  # the usual 8, and that device and its connection, fetched
+        body = employee_client.get(MY).content.decode()
+    assert "old-desktop" in body and "erin-laptop" in body
+
+
 def test_anonymous_user_is_sent_to_sign_in(client, db):
     response = client.get(MY)
     assert response.status_code == 302
