@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django import template
+from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
@@ -141,7 +142,7 @@ def url_with(value, name: str) -> str:
     kind = type(value)
     if kind not in _URL_PLACEHOLDERS or (kind is int and value < 0):
         return reverse(name, args=[value])
-    key = (name, kind, get_urlconf(), get_script_prefix(), get_language())
+    key = (name, kind, get_urlconf(settings.ROOT_URLCONF), get_script_prefix(), get_language())
     pattern = _url_patterns.get(key)
     if pattern is None:
         pattern = _url_patterns[key] = reverse(name, args=[_URL_PLACEHOLDERS[kind]])
