@@ -98,7 +98,7 @@ class RequestForm(forms.Form):
         self.user = user
         self.fields["device"].queryset = selectors.devices_for_user(user)
         if live is None:
-            live = list(selectors.my_live_elevations(user))
+            live = selectors.my_live_elevations(user)
         self._live_by_device = {e.device_id: e for e in live if e.device_id}
         self._options: list[DeviceOption] | None = None
         self.devices = list(self.fields["device"].queryset)

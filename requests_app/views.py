@@ -75,7 +75,7 @@ def _live_rows_and_form(user) -> tuple[list[Row], RequestForm]:
     """The user's live elevations as rows, and a fresh request form. The rows' devices (with
     their connections) and policies are the ones the form loaded anyway; only a device that is
     no longer the user's is fetched (joining them into the live query cost as much again)."""
-    live = list(selectors.my_live_elevations(user))
+    live = selectors.my_live_elevations(user)
     form = RequestForm(user=user, live=live)
     devices = {device.pk: device for device in form.devices}
     policies = {rules.pk: rules for rules in form.policy_chooser.policies}
@@ -94,12 +94,13 @@ def _history_page(user, number) -> Page:
     """Paginator.get_page() of the user's history in one query instead of two: the page's rows
     carry the total (COUNT(*) OVER ()). Past the last page or for a garbled number, Paginator's
     own answer (the last page, the first)."""
-    paginator = Paginator(selectors.my_history(user), HISTORY_PAGE_SIZE)
+    history = selectors.my_history(user)
+    paginator = Paginator(history, HISTORY_PAGE_SIZE)
     wanted = int(number) if str(number).isdigit() else 1 if number is None else 0
     if wanted < 1:  # garbled or zero: Paginator's own answer
         return paginator.get_page(number)
     start = (wanted - 1) * HISTORY_PAGE_SIZE
-    rows = list(selectors.my_history(user).annotate(total=Window(Count("pk")))[start : start + HISTORY_PAGE_SIZE])
+    rows = list(history.annotate(total=Window(Count("pk")))[start : start + HISTORY_PAGE_SIZE])
     if not rows and wanted > 1:
         return paginator.get_page(wanted)
     paginator.count = rows[0].total if rows else 0  # count is a cached_property: this is its value
