@@ -1,7 +1,7 @@
 """Small presentation helpers for the portal's templates: durations, states, audit actions.
 
 Several stand in for a built-in in the rows of long lists, where the built-in is the larger part
-of a page's time: `iso` for `date:'c'`, `when` and `timestamp` for `date` with our formats, `url_with` for
+of a page's time: `iso` for `date:'c'`, `when` and `timestamp` for `date` with our formats, `row_url` for
 `{% url %}` with one argument, `state_badge` for an `{% include %}`.
 """
 
@@ -10,15 +10,13 @@ from __future__ import annotations
 import uuid
 
 from django import template
-from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.dateparse import parse_datetime
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 
 from requests_app.clock import now
 from requests_app.lifecycle import CHANGING_STATES, State
@@ -131,22 +129,28 @@ def timestamp(moment) -> str:
     return f"{MONTHS_3[moment.month].title()} {moment.day}, {moment:%H:%M:%S}" if moment else ""
 
 
-_URL_PLACEHOLDERS = {uuid.UUID: uuid.UUID("f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9"), int: 987_654_321_012_345}
-_url_patterns: dict[tuple, str] = {}
+_URL_PLACEHOLDERS = {
+    uuid.UUID: str(uuid.UUID("f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9")),
+    int: str(987_654_321_012_345),
+}
+_URL_PATTERNS = object()  # the key of this render's reversed patterns (by URL name) in render_context
 
 
-@register.filter
-def url_with(value, name: str) -> str:
-    """`{% url name value %}` for a URL with one UUID or integer in it: reversed once per name
-    (with a placeholder that is then replaced), since reverse() costs as much as a whole row."""
-    kind = type(value)
-    if kind not in _URL_PLACEHOLDERS or (kind is int and value < 0):
+@register.simple_tag(takes_context=True)
+def row_url(context, name: str, value) -> str:
+    """`{% url name value %}` for the rows of a list, where its URL has one UUID or integer in
+    it: reversed once per template render (with a placeholder, then replaced), since reverse()
+    costs as much as the rest of a row. Anything else is reversed as {% url %} would."""
+    placeholder = _URL_PLACEHOLDERS.get(type(value))
+    if placeholder is None or (type(value) is int and value < 0):
         return reverse(name, args=[value])
-    key = (name, kind, get_urlconf(settings.ROOT_URLCONF), get_script_prefix(), get_language())
-    pattern = _url_patterns.get(key)
+    patterns = context.render_context.get(_URL_PATTERNS)
+    if patterns is None:
+        patterns = context.render_context[_URL_PATTERNS] = {}
+    pattern = patterns.get(name)
     if pattern is None:
-        pattern = _url_patterns[key] = reverse(name, args=[_URL_PLACEHOLDERS[kind]])
-    return pattern.replace(str(_URL_PLACEHOLDERS[kind]), str(value))
+        pattern = patterns[name] = reverse(name, args=[placeholder])
+    return pattern.replace(placeholder, str(value))
 
 
 @register.simple_tag

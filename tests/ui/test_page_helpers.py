@@ -11,14 +11,13 @@ import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.template import Context, Template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 
 from requests_app import clock, policy
 from requests_app.lifecycle import CHANGING_STATES, State
 from requests_app.models import Elevation, Policy, User
-from requests_app.templatetags.portal_ui import iso, state_badge, state_label, url_with, when
+from requests_app.templatetags.portal_ui import iso, state_badge, state_label, when
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")
 
@@ -59,13 +58,17 @@ def test_iso_is_the_date_filter_c_in_the_users_zone(zone):
     assert iso(None) == ""
 
 
-def test_url_with_is_reverse_with_that_argument():
-    for _ in range(3):  # the second time from the cached pattern
-        public_id = uuid.uuid4()
-        assert url_with(public_id, "requests_app:detail") == reverse("requests_app:detail", args=[public_id])
-        assert url_with(public_id, "helpdesk:extend") == reverse("helpdesk:extend", args=[public_id])
-        assert url_with(42, "helpdesk:user") == reverse("helpdesk:user", args=[42])
-    assert url_with(str(public_id), "requests_app:detail") == reverse("requests_app:detail", args=[public_id])
+def test_row_url_is_url_with_that_argument():
+    ids = [uuid.uuid4() for _ in range(3)]  # after the first row, from the pattern
+    template = Template(
+        "{% load portal_ui %}{% for i in ids %}{% row_url 'requests_app:detail' i %}|{% url 'requests_app:detail' i %}"
+        "|{% row_url 'helpdesk:extend' i %}|{% url 'helpdesk:extend' i %}|{% row_url 'helpdesk:user' n %}"
+        "|{% url 'helpdesk:user' n %}|{% row_url 'requests_app:detail' s %}|{% url 'requests_app:detail' s %};"
+        "{% endfor %}"
+    )
+    for row in template.render(Context({"ids": ids, "n": 42, "s": str(ids[0])})).split(";")[:-1]:
+        ours_detail, detail, ours_extend, extend, ours_user, user, ours_str, by_str = row.split("|")
+        assert (ours_detail, ours_extend, ours_user, ours_str) == (detail, extend, user, by_str)
 
 
 OLD_BADGE = (
