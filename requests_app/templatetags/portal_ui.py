@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from requests_app.clock import now
 from requests_app.lifecycle import CHANGING_STATES, State
@@ -98,6 +99,18 @@ def is_future(moment) -> bool:
     return bool(moment) and moment > now()
 
 
+_month_names: dict[str, list[str]] = {}
+
+
+def _month(number: int) -> str:
+    """The date format's "M" (e.g. "Nov"), translated once per language rather than per row."""
+    language = get_language()
+    names = _month_names.get(language)
+    if names is None:
+        names = _month_names[language] = ["", *(str(MONTHS_3[n]).title() for n in range(1, 13))]
+    return names[number]
+
+
 @register.filter
 def when(moment) -> str:
     """A time in the user's zone, with as much date as it needs: "15:42 CET", "tomorrow 09:00 CET"."""
@@ -113,7 +126,7 @@ def when(moment) -> str:
         return "tomorrow " + clock
     if days == -1:
         return "yesterday " + clock
-    day = f"{MONTHS_3[local.month].title()} {local.day}"
+    day = f"{_month(local.month)} {local.day}"
     return f"{day}, {clock}" if abs(days) < 180 else f"{day}, {local.year:04d}, {clock}"
 
 
@@ -126,7 +139,7 @@ def iso(moment) -> str:
 @register.filter(expects_localtime=True)
 def timestamp(moment) -> str:
     """`{{ moment|date:"M j, H:i:s" }}` in the user's zone (the audit trail's rows)."""
-    return f"{MONTHS_3[moment.month].title()} {moment.day}, {moment:%H:%M:%S}" if moment else ""
+    return f"{_month(moment.month)} {moment.day}, {moment:%H:%M:%S}" if moment else ""
 
 
 _URL_PLACEHOLDERS = {
