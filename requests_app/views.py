@@ -72,48 +72,63 @@ def _row(user, elevation: Elevation, chooser: PolicyChooser | None = None, **fee
 
 
 def _live_rows_and_form(user) -> tuple[list[Row], RequestForm]:
-    """The user's live elevations as rows, and a fresh request form. The rows' devices (with
-    their connections) and policies are the ones the form loaded anyway; only a device that is
-    no longer the user's is fetched (joining them into the live query cost as much again)."""
+    """The user's live elevations as rows, and a fresh request form (which loads the user's
+    devices and every policy: the rows take theirs from there)."""
     live = selectors.my_live_elevations(user)
     form = RequestForm(user=user, live=live)
-    devices = {device.pk: device for device in form.devices}
+    _share_devices(live, form.devices, with_connection=True)
     policies = {rules.pk: rules for rules in form.policy_chooser.policies}
     for elevation in live:
-        if (device := devices.get(elevation.device_id)) is not None:
-            elevation.device = device
-            if device.connection_id == elevation.connection_id:
-                elevation.connection = device.connection
         if elevation.policy_id in policies:
             elevation.policy = policies[elevation.policy_id]
-    prefetch_related_objects(live, "device", "connection", "policy")  # what is still missing
+    prefetch_related_objects(live, "policy")  # only one created after the form loaded them
     return [_row(user, e, form.policy_chooser) for e in live], form
 
 
-def _history_page(user, number) -> Page:
+def _share_devices(elevations: list[Elevation], devices, *, with_connection: bool = False) -> None:
+    """Give each elevation its device (and that device's connection, when it is the elevation's
+    too) from `devices`, loaded for the page anyway; fetch only what is still missing (a device
+    no longer the user's). Joining devices into each list's query cost as much again."""
+    by_pk = {device.pk: device for device in devices}
+    for elevation in elevations:
+        device = by_pk.get(elevation.device_id)
+        if device is not None or elevation.device_id is None:
+            elevation.device = device
+        if with_connection and device is not None and device.connection_id == elevation.connection_id:
+            elevation.connection = device.connection
+    prefetch_related_objects(elevations, *(["device", "connection"] if with_connection else ["device"]))
+
+
+def _history_page(user, number, devices=()) -> Page:
     """Paginator.get_page() of the user's history in one query instead of two: the page's rows
     carry the total (COUNT(*) OVER ()). Past the last page or for a garbled number, Paginator's
-    own answer (the last page, the first)."""
+    own answer (the last page, the first). Devices come from `devices` where they can."""
     history = selectors.my_history(user)
     paginator = Paginator(history, HISTORY_PAGE_SIZE)
     wanted = int(number) if str(number).isdigit() else 1 if number is None else 0
     if wanted < 1:  # garbled or zero: Paginator's own answer
-        return paginator.get_page(number)
-    start = (wanted - 1) * HISTORY_PAGE_SIZE
-    rows = list(history.annotate(total=Window(Count("pk")))[start : start + HISTORY_PAGE_SIZE])
-    if not rows and wanted > 1:
-        return paginator.get_page(wanted)
-    paginator.count = rows[0].total if rows else 0  # count is a cached_property: this is its value
-    return paginator._get_page(rows, wanted, paginator)
+        page = paginator.get_page(number)
+    else:
+        start = (wanted - 1) * HISTORY_PAGE_SIZE
+        rows = list(history.annotate(total=Window(Count("pk")))[start : start + HISTORY_PAGE_SIZE])
+        if not rows and wanted > 1:
+            page = paginator.get_page(wanted)
+        else:
+            paginator.count = rows[0].total if rows else 0  # count is a cached_property: this is its value
+            page = paginator._get_page(rows, wanted, paginator)
+    page.object_list = list(page.object_list)
+    _share_devices(page.object_list, devices)
+    return page
 
 
 @login_required
 @require_GET
 def my_elevations(request):
-    history = _history_page(request.user, request.GET.get("page"))
     if request.htmx.target == HISTORY_REGION:
+        history = _history_page(request.user, request.GET.get("page"))
         return render(request, "requests_app/my_elevations.html#history", {"history": history})
     live, form = _live_rows_and_form(request.user)
+    history = _history_page(request.user, request.GET.get("page"), form.devices)
     context = {"live": live, "history": history, "form": form, "inline": True}
     return render(request, "requests_app/my_elevations.html", context)
 

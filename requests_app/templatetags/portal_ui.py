@@ -1,7 +1,8 @@
 """Small presentation helpers for the portal's templates: durations, states, audit actions.
 
 Several stand in for a built-in in the rows of long lists, where the built-in is the larger part
-of a page's time: `iso` for `date:'c'`, `when` and `timestamp` for `date` with our formats, `row_url` for
+of a page's time: `iso` for `date:'c'`, `when` and `timestamp` for `date` with our formats, `clip` for
+`truncatechars`, `row_url` for
 `{% url %}` with one argument, `state_badge` for an `{% include %}`.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django import template
+from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
@@ -128,6 +130,15 @@ def when(moment) -> str:
         return "yesterday " + clock
     day = f"{_month(local.month)} {local.day}"
     return f"{day}, {clock}" if abs(days) < 180 else f"{day}, {local.year:04d}, {clock}"
+
+
+@register.filter(is_safe=True)
+def clip(text, length: int) -> str:
+    """`truncatechars`, which normalises and counts every character even of short text: plain
+    ASCII text (a reason, mostly) is clipped here the same way, anything else by Django's."""
+    if isinstance(text, str) and text.isascii():
+        return text if len(text) <= length else text[: length - 1] + "…"
+    return truncatechars(text, length)
 
 
 @register.filter(expects_localtime=True)

@@ -17,7 +17,7 @@ from django.utils.dateformat import format as format_date
 from requests_app import clock, policy
 from requests_app.lifecycle import CHANGING_STATES, State
 from requests_app.models import Elevation, Policy, User
-from requests_app.templatetags.portal_ui import iso, state_badge, state_label, when
+from requests_app.templatetags.portal_ui import clip, iso, state_badge, state_label, when
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")
 
@@ -69,6 +69,15 @@ def test_row_url_is_url_with_that_argument():
     for row in template.render(Context({"ids": ids, "n": 42, "s": str(ids[0])})).split(";")[:-1]:
         ours_detail, detail, ours_extend, extend, ours_user, user, ours_str, by_str = row.split("|")
         assert (ours_detail, ours_extend, ours_user, ours_str) == (detail, extend, user, by_str)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "short", "x" * 69, "x" * 70, "x" * 71, "y" * 300, "caf\u00e9 " * 20, "e\u0301" * 80, "<b>&</b>" * 12]
+)
+def test_clip_is_truncatechars(text):
+    ours = Template("{% load portal_ui %}{{ text|clip:70 }}").render(Context({"text": text}))
+    assert ours == Template("{{ text|truncatechars:70 }}").render(Context({"text": text}))
+    assert clip(None, 70) == Template("{{ text|truncatechars:70 }}").render(Context({"text": None}))
 
 
 OLD_BADGE = (
