@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from requests_app.lifecycle import LIVE_STATES
@@ -28,19 +28,27 @@ _PERSON = ("first_name", "last_name", "email", "username")
 ROW_FIELDS = (
     *("public_id", "beneficiary", "requester", "device", "state", "expires_at", "break_glass"),
     *("target_label", "target_ref", "device__public_id", "device__hostname"),
-    *(f"{person}__{field}" for person in ("beneficiary", "requester") for field in _PERSON),
+    *(f"beneficiary__{field}" for field in _PERSON),
 )
 
 
-def live_elevations() -> QuerySet[Elevation]:
+def live_elevations(*, with_requester: bool = True) -> QuerySet[Elevation]:
     """Live elevations with what their rows show (no connection: each joined table adds to
-    PostgreSQL's planning time, a large part of this query's)."""
-    return (
-        Elevation.objects.select_related("device", "beneficiary", "requester")
-        .only(*ROW_FIELDS)
-        .filter(state__in=LIVE_STATES)
-        .order_by("expires_at")
-    )
+    PostgreSQL's planning time, a large part of this query's). Without the requester, the
+    caller gives the rows theirs (share_requesters)."""
+    related = ("device", "beneficiary", "requester") if with_requester else ("device", "beneficiary")
+    fields = (*ROW_FIELDS, *(f"requester__{field}" for field in _PERSON)) if with_requester else ROW_FIELDS
+    return Elevation.objects.select_related(*related).only(*fields).filter(state__in=LIVE_STATES).order_by("expires_at")
+
+
+def share_requesters(rows: list[Elevation]) -> list[Elevation]:
+    """Most people ask for themselves: their requester is the beneficiary already loaded; the
+    others' (helpdesk grants) are fetched in one query, and only when the page has some."""
+    for elevation in rows:
+        if elevation.requester_id == elevation.beneficiary_id:
+            elevation.requester = elevation.beneficiary
+    prefetch_related_objects(rows, "requester")
+    return rows
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
 def live_page(*, after: str | None = None, before: str | None = None, size: int = LIVE_PAGE_SIZE) -> LivePage:
     """A page of live elevations by keyset on (expires_at, id): rows expire and new ones arrive all
     the time, so offsets would skip or repeat rows; the partial index elev_live_expiry serves it."""
-    live = live_elevations()
+    live = live_elevations(with_requester=False)
     total = live.count()
     if (position := parse_cursor(before)) is not None:
         at, pk = position
@@ -78,7 +86,7 @@ def live_page(*, after: str | None = None, before: str | None = None, size: int 
         rows = list(earlier.order_by("-expires_at", "-pk")[: size + 1])
         if len(rows) <= size:  # back at the start (rows before it expired meanwhile): the first page
             return live_page(size=size)
-        rows = rows[:size][::-1]
+        rows = share_requesters(rows[:size][::-1])
         return LivePage(rows, total, cursor_of(rows[-1]), cursor_of(rows[0]))
     if (position := parse_cursor(after)) is not None:
         at, pk = position
@@ -87,7 +95,7 @@ def live_page(*, after: str | None = None, before: str | None = None, size: int 
     if not rows and position is not None:  # everything after it ended meanwhile
         return live_page(size=size)
     more_later = len(rows) > size
-    rows = rows[:size]
+    rows = share_requesters(rows[:size])
     return LivePage(
         rows,
         total,

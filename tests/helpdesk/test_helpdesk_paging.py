@@ -131,3 +131,19 @@ def test_the_page_costs_the_same_queries_with_many_live(helpdesk_client, employe
     with CaptureQueriesContext(connection) as more:
         helpdesk_client.get(CONSOLE)
     assert len(more) == len(few)
+
+
+def test_a_row_granted_on_someone_elses_behalf_names_who_asked(helpdesk_client, helpdesk, employee, device, many_live):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as own:
+        helpdesk_client.get(CONSOLE)
+    first = many_live[0]
+    Elevation.objects.filter(pk=first.pk).update(requester=helpdesk)
+    with CaptureQueriesContext(connection) as on_behalf:
+        body = helpdesk_client.get(CONSOLE).content.decode()
+    row = body.split(f'id="hd-elevation-{first.public_id}"')[1].split("</tr>")[0]
+    assert f"<small>by {helpdesk}</small>" in row
+    assert body.count("<small>by ") == 1
+    assert len(on_behalf) == len(own) + 1  # the requesters who are not the beneficiary, in one query
