@@ -48,8 +48,10 @@ def my_live_elevations(user: User) -> list[Elevation]:
     return sorted(live, key=lambda elevation: elevation.state != State.ACTIVE)
 
 
-HISTORY_FIELDS = ("public_id", "device", "target_label", "target_ref", "reason", "state", "total_minutes")
-HISTORY_FIELDS += ("ended_at", "updated_at")
+HISTORY_FIELDS = (
+    *("public_id", "device", "target_label", "target_ref", "reason", "state", "total_minutes"),
+    *("ended_at", "updated_at"),
+)
 
 
 def my_history(user: User) -> QuerySet[Elevation]:

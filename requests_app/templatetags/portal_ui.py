@@ -1,9 +1,9 @@
 """Small presentation helpers for the portal's templates: durations, states, audit actions.
 
 Several stand in for a built-in in the rows of long lists, where the built-in is the larger part
-of a page's time: `iso` for `date:'c'`, `when` and `timestamp` for `date` with our formats, `clip` for
-`truncatechars`, `row_url` for
-`{% url %}` with one argument, `state_badge` for an `{% include %}`.
+of a page's time: `iso` for `date:'c'`, `when` and `timestamp` for `date` with our formats,
+`clip` for `truncatechars`, `row_url` for `{% url %}` with one argument, `state_badge` for an
+`{% include %}`. Tests check that each writes what the built-in wrote.
 """
 
 from __future__ import annotations
