@@ -17,8 +17,13 @@ EXTENDABLE_STATES = frozenset({State.PENDING_APPROVAL, State.APPROVED, State.GRA
 REVOCABLE_STATES = frozenset({State.REQUESTED, State.PENDING_APPROVAL, State.APPROVED, State.GRANTING, State.ACTIVE})
 
 
-def rules_of(elevation: Elevation) -> Policy:
-    return elevation.policy or policy.policy_for(elevation.beneficiary, elevation.device)
+def rules_of(elevation: Elevation, chooser: policy.PolicyChooser | None = None) -> Policy:
+    """The elevation's policy; `chooser` (built for its beneficiary) saves the lookup's queries."""
+    if elevation.policy_id:
+        return elevation.policy
+    if chooser is not None:
+        return chooser(elevation.device)
+    return policy.policy_for(elevation.beneficiary, elevation.device)
 
 
 def may_change(user: User, elevation: Elevation) -> bool:
@@ -28,11 +33,11 @@ def may_change(user: User, elevation: Elevation) -> bool:
     return user.has_perm("requests_app.act_for_others")
 
 
-def extend_choices(elevation: Elevation) -> list[int]:
+def extend_choices(elevation: Elevation, chooser: policy.PolicyChooser | None = None) -> list[int]:
     """The policy's increments that still fit: none once extensions or the total are used up."""
     if elevation.state not in EXTENDABLE_STATES:
         return []
-    rules = rules_of(elevation)
+    rules = rules_of(elevation, chooser)
     if elevation.extensions >= rules.max_extensions:
         return []
     room = rules.max_total_minutes - elevation.total_minutes
@@ -93,11 +98,14 @@ class RequestForm(forms.Form):
         self.user = user
         self.fields["device"].queryset = selectors.devices_for_user(user)
         if live is None:
-            live = list(selectors.my_live_elevations(user))
+            live = selectors.my_live_elevations(user)
         self._live_by_device = {e.device_id: e for e in live if e.device_id}
         self._options: list[DeviceOption] | None = None
+        self.devices = list(self.fields["device"].queryset)
+        # Shared with the page's live rows, so they need no policy queries of their own.
+        self.policy_chooser = policy.PolicyChooser(user)
         presets = sorted({m for o in self.device_options for m in self._presets(o.rules)})
-        self.presets = presets or self._presets(policy.policy_for(user, None))
+        self.presets = presets or self._presets(self.policy_chooser(None))
         self.fields["minutes"].choices = [(str(m), policy.human_minutes(m)) for m in self.presets] + [
             (CUSTOM, "Custom")
         ]
@@ -114,16 +122,12 @@ class RequestForm(forms.Form):
 
     @property
     def device_options(self) -> list[DeviceOption]:
-        """The user's devices, each with its policy (one lookup per distinct set of device groups)."""
+        """The user's devices, each with its policy."""
         if self._options is None:
-            by_groups: dict[tuple, Policy] = {}
-            options = []
-            for device in self.fields["device"].queryset:
-                key = tuple(sorted(device.groups or []))
-                if key not in by_groups:
-                    by_groups[key] = policy.policy_for(self.user, device)
-                options.append(DeviceOption(device, by_groups[key], self._live_by_device.get(device.pk)))
-            self._options = options
+            self._options = [
+                DeviceOption(device, self.policy_chooser(device), self._live_by_device.get(device.pk))
+                for device in self.devices
+            ]
         return self._options
 
     def selected_device_id(self) -> str:

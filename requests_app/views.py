@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Window, prefetch_related_objects
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,7 +25,7 @@ from requests_app.errors import PortalError
 from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_change, may_revoke
 from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
 from requests_app.models import Elevation
-from requests_app.policy import human_minutes
+from requests_app.policy import PolicyChooser, human_minutes
 
 HISTORY_PAGE_SIZE = 10
 # Ids of the swappable regions: an htmx request aimed at one gets that region's partial.
@@ -59,29 +60,75 @@ class Row:
         return ""
 
 
-def _row(user, elevation: Elevation, **feedback) -> Row:
+def _row(user, elevation: Elevation, chooser: PolicyChooser | None = None, **feedback) -> Row:
     allowed = may_change(user, elevation)
     return Row(
         elevation,
-        extend_choices(elevation) if allowed else [],
+        extend_choices(elevation, chooser) if allowed else [],
         allowed and may_revoke(elevation),
         user.pk not in (elevation.beneficiary_id, elevation.requester_id),
         **feedback,
     )
 
 
-def _live_rows(user) -> list[Row]:
-    return [_row(user, e) for e in selectors.my_live_elevations(user).select_related("policy")]
+def _live_rows_and_form(user) -> tuple[list[Row], RequestForm]:
+    """The user's live elevations as rows, and a fresh request form (which loads the user's
+    devices and every policy: the rows take theirs from there)."""
+    live = selectors.my_live_elevations(user)
+    form = RequestForm(user=user, live=live)
+    _share_devices(live, form.devices, with_connection=True)
+    policies = {rules.pk: rules for rules in form.policy_chooser.policies}
+    for elevation in live:
+        if elevation.policy_id in policies:
+            elevation.policy = policies[elevation.policy_id]
+    prefetch_related_objects(live, "policy")  # only one created after the form loaded them
+    return [_row(user, e, form.policy_chooser) for e in live], form
+
+
+def _share_devices(elevations: list[Elevation], devices, *, with_connection: bool = False) -> None:
+    """Give each elevation its device (and that device's connection, when it is the elevation's
+    too) from `devices`, loaded for the page anyway; fetch only what is still missing (a device
+    no longer the user's). Joining devices into each list's query cost as much again."""
+    by_pk = {device.pk: device for device in devices}
+    for elevation in elevations:
+        device = by_pk.get(elevation.device_id)
+        if device is not None or elevation.device_id is None:
+            elevation.device = device
+        if with_connection and device is not None and device.connection_id == elevation.connection_id:
+            elevation.connection = device.connection
+    prefetch_related_objects(elevations, *(["device", "connection"] if with_connection else ["device"]))
+
+
+def _history_page(user, number, devices=()) -> Page:
+    """Paginator.get_page() of the user's history in one query instead of two: the page's rows
+    carry the total (COUNT(*) OVER ()). Past the last page or for a garbled number, Paginator's
+    own answer (the last page, the first). Devices come from `devices` where they can."""
+    history = selectors.my_history(user)
+    paginator = Paginator(history, HISTORY_PAGE_SIZE)
+    wanted = int(number) if str(number).isdigit() else 1 if number is None else 0
+    if wanted < 1:  # garbled or zero: Paginator's own answer
+        page = paginator.get_page(number)
+    else:
+        start = (wanted - 1) * HISTORY_PAGE_SIZE
+        rows = list(history.annotate(total=Window(Count("pk")))[start : start + HISTORY_PAGE_SIZE])
+        if not rows and wanted > 1:
+            page = paginator.get_page(wanted)
+        else:
+            paginator.count = rows[0].total if rows else 0  # count is a cached_property: this is its value
+            page = paginator._get_page(rows, wanted, paginator)
+    page.object_list = list(page.object_list)
+    _share_devices(page.object_list, devices)
+    return page
 
 
 @login_required
 @require_GET
 def my_elevations(request):
-    history = Paginator(selectors.my_history(request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     if request.htmx.target == HISTORY_REGION:
+        history = _history_page(request.user, request.GET.get("page"))
         return render(request, "requests_app/my_elevations.html#history", {"history": history})
-    live = _live_rows(request.user)
-    form = RequestForm(user=request.user, live=[row.elevation for row in live])
+    live, form = _live_rows_and_form(request.user)
+    history = _history_page(request.user, request.GET.get("page"), form.devices)
     context = {"live": live, "history": history, "form": form, "inline": True}
     return render(request, "requests_app/my_elevations.html", context)
 
@@ -106,9 +153,9 @@ def request_elevation(request):
 def _requested(request, elevation: Elevation):
     if request.htmx.target == FORM_REGION:
         # A fresh form, and the live list swapped out of band with the new elevation in it.
-        live = _live_rows(request.user)
+        live, form = _live_rows_and_form(request.user)
         context = {
-            "form": RequestForm(user=request.user, live=[row.elevation for row in live]),
+            "form": form,
             "inline": True,
             "created_message": _requested_message(elevation),
             "live": live,

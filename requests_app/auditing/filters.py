@@ -49,7 +49,11 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, label="Actor", help_text="E-mail, or worker / system")
     action = forms.CharField(required=False, label="Action", help_text="Exact, or a prefix ending in . or *")
     provider = forms.ModelChoiceField(
-        ProviderConnection.objects.order_by("name"), required=False, to_field_name="public_id", label="Provider"
+        # Only what a filter needs: loading the rest would decrypt each connection's secret.
+        ProviderConnection.objects.only("public_id", "name").order_by("name"),
+        required=False,
+        to_field_name="public_id",
+        label="Provider",
     )
     state = forms.ChoiceField(choices=[("", "Any state"), *State.choices], required=False, label="Elevation state")
     elevation = forms.UUIDField(required=False, widget=forms.HiddenInput)

@@ -103,10 +103,17 @@ class Summary:
 def summary(filters: AuditFilters) -> Summary:
     """Cached for the minute (ELEVATE_AUDIT_SUMMARY_CACHE_SECONDS, default 60): the figures
     aggregate whole tables, and a busy trail appends events every second, so the head is no key."""
-    seconds = getattr(settings, "ELEVATE_AUDIT_SUMMARY_CACHE_SECONDS", 60)
+    return cache.get_or_set(summary_key(filters), lambda: compute_summary(filters), cache_seconds())
+
+
+def summary_key(filters: AuditFilters) -> str:
+    """The summary's cache key: this minute, the viewer's time zone (days are local) and the filters."""
     zone = timezone.get_current_timezone_name()
-    key = f"audit-summary:{now():%Y%m%d%H%M}:{zone}:{filters.cache_key()}"
-    return cache.get_or_set(key, lambda: compute_summary(filters), seconds)
+    return f"audit-summary:{now():%Y%m%d%H%M}:{zone}:{filters.cache_key()}"
+
+
+def cache_seconds() -> int:
+    return getattr(settings, "ELEVATE_AUDIT_SUMMARY_CACHE_SECONDS", 60)
 
 
 def compute_summary(filters: AuditFilters) -> Summary:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Subquery
 
 from requests_app import audit
 from requests_app.clock import now
@@ -191,8 +192,17 @@ class ChainStatus:
 
 
 def chain_status() -> ChainStatus:
-    head_seq, _ = chain_head()
-    checkpoint = AuditCheckpoint.objects.filter(pk=1).first() or AuditCheckpoint()
-    return ChainStatus(
-        head_seq, checkpoint.verified_seq, checkpoint.checked_at, checkpoint.broken_seq, checkpoint.problem
+    """The checkpoint with the head's seq beside it, in one query (the dashboard shows it on
+    every view); before the first verification, the head alone."""
+    head = AuditChainHead.objects.filter(pk=1).values("seq")
+    row = (
+        AuditCheckpoint.objects.filter(pk=1)
+        .annotate(head_seq=Subquery(head))
+        .values_list("head_seq", "verified_seq", "checked_at", "broken_seq", "problem")
+        .first()
     )
+    if row is None:
+        checkpoint = AuditCheckpoint()
+        row = (chain_head()[0], checkpoint.verified_seq, None, None, "")
+    head_seq, *checked = row
+    return ChainStatus(head_seq or 0, *checked)

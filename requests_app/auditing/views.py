@@ -6,8 +6,11 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from requests_app.auditing import export as exports
@@ -46,9 +49,22 @@ def dashboard(request):
         page = selectors.events_page(filters, before=_cursor(request, "before"), after=_cursor(request, "after"))
         context |= {"page": page, "query": urlencode(filters.query), "filters": filters}
         if target != "audit-events":
-            context["summary"] = stats.summary(filters)
+            context["summary_html"] = _summary_html(filters)
     template = "auditing/dashboard.html" + (f"#{target}" if target else "")
     return render(request, template, context)
+
+
+def _summary_html(filters) -> str:
+    """The summary section, rendered: cached with its figures (same minute, zone and filters), as
+    its tables and chart took longer to render than the rest of the page. It holds nothing
+    about the viewer, so every auditor gets the same copy."""
+    key = f"{stats.summary_key(filters)}:html"
+    html = cache.get(key)
+    if html is None:
+        context = {"summary": stats.summary(filters), "filters": filters}
+        html = render_to_string("auditing/dashboard.html#audit-summary", context)
+        cache.set(key, str(html), stats.cache_seconds())
+    return mark_safe(html)  # noqa: S308 (our own template's output, cached as a string)
 
 
 @audit_viewer_required

@@ -24,6 +24,10 @@ from requests_app.helpdesk.forms import ExtendForm, GrantForm, ReasonForm, Searc
 from requests_app.helpdesk.services import elevation_mark_reviewed
 from requests_app.models import Elevation
 
+# Ids of the console's swappable regions: an htmx request aimed at one gets that region's partial.
+SEARCH_REGION = "search-results"
+LIVE_REGION = "console-live"
+
 
 def permission_required(perm: str):
     """Signed in (else to sign-in) and holding `perm` (else 403)."""
@@ -76,11 +80,14 @@ def console(request):
         "query": query,
         "users": selectors.search_users(query),
         "devices": selectors.search_devices(query),
-        "live": selectors.live_elevations()[:200],
-        "needing_review": selectors.needing_review()[:50],
     }
-    if request.htmx and request.htmx.target == "search-results":
+    target = request.htmx.target if request.htmx else None
+    if target == SEARCH_REGION:
         return render(request, "helpdesk/console.html#search-results", context)
+    context["live"] = selectors.live_page(after=request.GET.get("after"), before=request.GET.get("before"))
+    if target == LIVE_REGION:
+        return render(request, "helpdesk/console.html#console-live", context)
+    context["needing_review"] = selectors.needing_review()[:50]
     return render(request, "helpdesk/console.html", context)
 
 

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from requests_app.lifecycle import LIVE_STATES, State
+from requests_app.lifecycle import LIVE_STATES, TERMINAL_STATES, State
 
 
 class Elevation(models.Model):
@@ -96,6 +96,19 @@ class Elevation(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="elev_state_next"),
             models.Index(fields=["beneficiary", "-created_at"], name="elev_beneficiary_recent"),
             models.Index(fields=["device", "-created_at"], name="elev_device_recent"),
+            # Partial indexes for the pages, each in the order its list is shown: the helpdesk
+            # console's live elevations (soonest expiry first, keyset on id), a user's history
+            # (newest first) and the break-glass elevations awaiting review. Live and
+            # unreviewed rows are a sliver of the table, so these stay small as history grows.
+            models.Index(
+                fields=["expires_at", "id"], condition=models.Q(state__in=sorted(LIVE_STATES)), name="elev_live_expiry"
+            ),
+            models.Index(
+                fields=["beneficiary", "-updated_at"],
+                condition=models.Q(state__in=sorted(TERMINAL_STATES)),
+                name="elev_beneficiary_history",
+            ),
+            models.Index(fields=["-created_at"], condition=models.Q(needs_review=True), name="elev_needs_review"),
         ]
         permissions = [
             ("act_for_others", "Can grant, extend and revoke elevations of other users (helpdesk)"),

@@ -11,6 +11,7 @@ from requests_app import audit
 from requests_app.auditing import stats
 from requests_app.auditing.filters import AuditFilterForm
 from requests_app.auditing.generator import append_events, synthetic_events
+from requests_app.auditing.selectors import PAGE_SIZE
 from requests_app.clock import now
 from requests_app.lifecycle import State
 from requests_app.models import AuditEvent, Elevation
@@ -95,14 +96,16 @@ def test_events_page_newest_first_by_keyset(auditor_client, django_assert_max_nu
     first = auditor_client.get("/audit/", {"action": "auth.sign_in"}, **HTMX, HTTP_HX_TARGET="audit-events")
     body = first.content.decode()
     assert body.lstrip().startswith('<section id="audit-events"')
-    assert f'id="event-{newest}"' in body and f'id="event-{newest - 49}"' in body
-    assert f'id="event-{newest - 50}"' not in body
+    last = newest - PAGE_SIZE + 1
+    assert f'id="event-{newest}"' in body and f'id="event-{last}"' in body
+    assert f'id="event-{last - 1}"' not in body
     with django_assert_max_num_queries(8):
         second = auditor_client.get(
-            "/audit/", {"action": "auth.sign_in", "before": newest - 49}, **HTMX, HTTP_HX_TARGET="audit-events"
+            "/audit/", {"action": "auth.sign_in", "before": last}, **HTMX, HTTP_HX_TARGET="audit-events"
         )
     body = second.content.decode()
-    assert f'id="event-{newest - 50}"' in body and f"after={newest - 50}" in body
+    assert f'id="event-{last - 1}"' in body and f"after={last - 1}" in body
+    assert f'id="event-{last - PAGE_SIZE}"' in body and f'id="event-{last - PAGE_SIZE - 1}"' not in body
 
 
 def test_the_summary_counts_hours_durations_and_flags_outliers(make_device, make_elevation, employee):

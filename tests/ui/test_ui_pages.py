@@ -85,6 +85,17 @@ def test_history_is_paginated_and_an_htmx_page_is_just_the_history(
     assert 'rel="prev"' in body
 
 
+def test_history_pages_past_the_end_or_garbled_behave_as_paginator_did(
+    employee_client, employee, device, make_elevation
+):
+    for i in range(12):
+        make_elevation(employee, device, state=State.EXPIRED, reason=f"Task number {i}")
+    cases = (("9", "Page 2 of 2", 2), ("abc", "Page 1 of 2", 10), ("0", "Page 2 of 2", 2), ("2", "Page 2 of 2", 2))
+    for page, shown, rows in cases:
+        body = employee_client.get(MY, {"page": page}).content.decode()
+        assert shown in body and body.count("Request again") == rows, page
+
+
 def test_my_elevations_does_not_list_other_users_elevations(outsider_client, employee, device, make_elevation):
     make_elevation(employee, device)
     make_elevation(employee, device, state=State.REVOKED)
@@ -97,14 +108,27 @@ def test_my_elevations_query_count_does_not_grow_with_rows(
 ):
     make_elevation(employee, device)
     make_elevation(employee, device, state=State.EXPIRED)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         employee_client.get(MY)
     for n in range(4):
         other = make_device(employee, hostname=f"box-{n}")
         make_elevation(employee, other, state=State.ACTIVE if n % 2 else State.GRANTING)
         make_elevation(employee, other, state=State.REVOKED)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(8):
         employee_client.get(MY)
+
+
+def test_a_live_elevation_on_a_device_no_longer_listed_still_shows_its_device(
+    employee_client, employee, device, make_device, make_elevation, django_assert_num_queries
+):
+    gone = make_device(employee, hostname="old-desktop")
+    make_elevation(employee, gone, state=State.ACTIVE)
+    gone.removed_at = now()
+    gone.save()
+    make_elevation(employee, device, state=State.GRANTING)
+    with django_assert_num_queries(10):  # the usual 8, and that device and its connection, fetched
+        body = employee_client.get(MY).content.decode()
+    assert "old-desktop" in body and "erin-laptop" in body
 
 
 def test_anonymous_user_is_sent_to_sign_in(client, db):
