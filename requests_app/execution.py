@@ -50,16 +50,19 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 
 def grant_request_for(elevation: Elevation) -> GrantRequest:
     from requests_app.errors import ProviderUnavailable
-    from requests_app.services import identity_for
+    from requests_app.services import cached_identity, identity_for
 
     try:
-        external_id = identity_for(user=elevation.beneficiary, connection=elevation.connection).external_id
+        # The user row is loaded only when the identity was never looked up (rare: requests do it).
+        identity = cached_identity(elevation.beneficiary_id, elevation.connection) or identity_for(
+            user=elevation.beneficiary, connection=elevation.connection
+        )
     except ProviderUnavailable as exc:
         raise ProviderError(exc.message, permanent=True) from exc
     target = elevation.device.external_id if elevation.device_id else elevation.target_ref
     return GrantRequest(
         idempotency_key=str(elevation.public_id),
-        user_external_id=external_id,
+        user_external_id=identity.external_id,
         target_external_id=target,
         target_kind=elevation.target_kind,
         expires_at=elevation.expires_at,
@@ -87,9 +90,10 @@ def grant_step(elevation_id: int) -> float | None:
     and an audit write before the call would hold the chain head across the provider's latency.
     """
     with audit.acting_as(WORKER), transaction.atomic():
+        # Only what the provider call needs is read before it.
         found = (
             Elevation.objects.select_for_update(of=("self",))
-            .select_related("connection", "device", "beneficiary")
+            .select_related("connection", "device")
             .filter(pk=elevation_id)
         )
         elevation = next(iter(found), None)

@@ -23,9 +23,14 @@ from requests_app.providers.base import GrantRequest, ProviderError
 # ---------------------------------------------------------------------------------------------
 
 
+def cached_identity(user_id: int, connection: ProviderConnection) -> ProviderIdentity | None:
+    """The identity found before, if any (needs only the user's id)."""
+    return ProviderIdentity.objects.filter(user_id=user_id, connection=connection).first()
+
+
 def identity_for(*, user: User, connection: ProviderConnection) -> ProviderIdentity:
     """The user's id on the provider: cached, else looked up by e-mail and cached."""
-    identity = ProviderIdentity.objects.filter(user=user, connection=connection).first()
+    identity = cached_identity(user.pk, connection)
     if identity is not None:
         return identity
     try:
