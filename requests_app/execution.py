@@ -50,11 +50,11 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 
 def grant_request_for(elevation: Elevation) -> GrantRequest:
     from requests_app.errors import ProviderUnavailable
-    from requests_app.services import cached_identity, identity_for
+    from requests_app.services import cached_identity, look_up_identity
 
     try:
         # The user row is loaded only when the identity was never looked up (rare: requests do it).
-        identity = cached_identity(elevation.beneficiary_id, elevation.connection) or identity_for(
+        identity = cached_identity(elevation.beneficiary_id, elevation.connection) or look_up_identity(
             user=elevation.beneficiary, connection=elevation.connection
         )
     except ProviderUnavailable as exc:
@@ -309,14 +309,11 @@ def _revoke_batch(ids: list[int]) -> int:
             done.append(elevation.pk)
     with transaction.atomic():
         ending = list(claimed.select_for_update(of=("self",)).filter(pk__in=done, state=State.REVOKING))
-        for end_state in {elevation.end_state or State.REVOKED for elevation in ending}:
-            transition_many(
-                [elevation for elevation in ending if (elevation.end_state or State.REVOKED) == end_state],
-                end_state,
-                ended_at=now(),
-                next_attempt_at=None,
-                last_error="",
-            )
+        by_end_state: dict[str, list[Elevation]] = {}
+        for elevation in ending:
+            by_end_state.setdefault(elevation.end_state or State.REVOKED, []).append(elevation)
+        for end_state, batch in by_end_state.items():
+            transition_many(batch, end_state, ended_at=now(), next_attempt_at=None, last_error="")
     for pk in failed:
         tasks.revoke.delay(pk)  # the per-row step retries with backoff, and alerts
     return len(ending)

@@ -108,7 +108,9 @@ def transition_many(
             raise InvalidTransition(f"An elevation cannot go from {State(elevation.state).label} to {State(to).label}.")
     fields = {**fields, "state": to, "updated_at": now()}
     after = {k: _plain(v) for k, v in fields.items() if k != "updated_at"}
-    seen_by_pk = {elevation.pk: elevation.state for elevation in elevations}
+    ids_by_state: dict[str, list[int]] = {}
+    for elevation in elevations:
+        ids_by_state.setdefault(elevation.state, []).append(elevation.pk)
     events = [
         audit.EventSpec(
             action or f"elevation.{to}",
@@ -122,16 +124,14 @@ def transition_many(
         for elevation in elevations
     ]
     with transaction.atomic():
-        for seen in set(seen_by_pk.values()):
-            ids = [pk for pk, state in seen_by_pk.items() if state == seen]
+        for seen, ids in ids_by_state.items():
             if Elevation.objects.filter(pk__in=ids, state=seen).update(**fields) != len(ids):
                 raise StaleTransition(f"The elevation was changed by someone else (it is no longer {seen}).")
         for elevation in elevations:
             for name, value in fields.items():
                 setattr(elevation, name, value)
         audit.record_many(events)
-        for seen in set(seen_by_pk.values()):
-            ids = [pk for pk, state in seen_by_pk.items() if state == seen]
+        for seen, ids in ids_by_state.items():
             transaction.on_commit(lambda ids=ids, seen=seen: _announce(ids, seen, to, action), robust=True)
     return elevations
 

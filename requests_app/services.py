@@ -30,9 +30,11 @@ def cached_identity(user_id: int, connection: ProviderConnection) -> ProviderIde
 
 def identity_for(*, user: User, connection: ProviderConnection) -> ProviderIdentity:
     """The user's id on the provider: cached, else looked up by e-mail and cached."""
-    identity = cached_identity(user.pk, connection)
-    if identity is not None:
-        return identity
+    return cached_identity(user.pk, connection) or look_up_identity(user=user, connection=connection)
+
+
+def look_up_identity(*, user: User, connection: ProviderConnection) -> ProviderIdentity:
+    """Ask the provider for the user's id (by e-mail) and cache it."""
     try:
         external_id = connection.provider.lookup_user(user.email)
     except ProviderError as exc:
