@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from requests_app.auth.backends import group_ids
 from requests_app.errors import PolicyViolation
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, Policy, User
@@ -26,14 +27,12 @@ def policy_for(user: User, device: Device | None) -> Policy:
 
 
 class PolicyChooser:
-    """policy_for() for one user and any of their devices, from two small queries in all (the
-    user's groups, and every policy: an admin's handful, cheaper to load whole than to filter)
-    instead of three per device."""
+    """policy_for() for one user and any of their devices, from one small query (every policy: an
+    admin's handful, cheaper to load whole than to filter) plus the user's groups, which a
+    signed-in request's user already carries (auth.backends.get_user)."""
 
     def __init__(self, user: User) -> None:
-        self.user_group_ids = set(
-            user.groups.through.objects.filter(user_id=user.pk).values_list("group_id", flat=True)
-        )
+        self.user_group_ids = group_ids(user)
         self.policies = list(Policy.objects.order_by("-priority", "name"))
         self.overrides = [p for p in self.policies if not p.is_default]
         self.default = next((p for p in self.policies if p.is_default), None) or Policy(**BUILT_IN_DEFAULT)

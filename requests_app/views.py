@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from requests_app import selectors, services
+from requests_app import fragments, selectors, services
 from requests_app.auth.stepup import step_up_required
 from requests_app.clock import now
 from requests_app.errors import PortalError
@@ -121,15 +121,28 @@ def _history_page(user, number, devices=()) -> Page:
     return page
 
 
+def _history_rows(page: Page) -> list:
+    """The history table's rows, each cached by what it shows (they change only when a finished
+    elevation does, which is rare, or its device is renamed)."""
+    return fragments.cached_rows("requests_app/my_elevations.html#history-row", page.object_list, key=_history_key)
+
+
+def _history_key(e: Elevation) -> str:
+    device = e.device.public_id if e.device_id else None
+    shown = (e.public_id, e.state, e.total_minutes, e.reason, e.ended_at, e.updated_at, e.target_name, device)
+    return fragments.content_key(*shown)
+
+
 @login_required
 @require_GET
 def my_elevations(request):
     if request.htmx.target == HISTORY_REGION:
         history = _history_page(request.user, request.GET.get("page"))
-        return render(request, "requests_app/my_elevations.html#history", {"history": history})
+        context = {"history": history, "history_rows": _history_rows(history)}
+        return render(request, "requests_app/my_elevations.html#history", context)
     live, form = _live_rows_and_form(request.user)
     history = _history_page(request.user, request.GET.get("page"), form.devices)
-    context = {"live": live, "history": history, "form": form, "inline": True}
+    context = {"live": live, "history": history, "history_rows": _history_rows(history), "form": form, "inline": True}
     return render(request, "requests_app/my_elevations.html", context)
 
 

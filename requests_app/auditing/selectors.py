@@ -18,7 +18,10 @@ from requests_app.models import AuditEvent, Elevation
 
 # 25 events a page: each row (with its hidden details) is as much template work as the summary.
 PAGE_SIZE = 25
-ROW_FIELDS = (*HASHED_FIELDS, "elevation__public_id", "elevation__state")
+ROW_FIELDS = (*HASHED_FIELDS, "elevation__public_id")
+# A page is found by seq and shown by hash: rows are rendered from ROW_FIELDS only when their
+# HTML is not cached under their hash (views.dashboard, fragments.cached_rows).
+PAGE_FIELDS = ("seq", "hash")
 
 
 def elevations_matching(filters: AuditFilters) -> QuerySet[Elevation]:
@@ -80,8 +83,9 @@ class EventsPage:
 
 
 def events_page(filters: AuditFilters, *, before: int | None = None, after: int | None = None) -> EventsPage:
-    """One page, newest first: before a seq (older), after a seq (newer), or the newest page."""
-    queryset = events_matching(filters).values(*ROW_FIELDS)
+    """One page, newest first: before a seq (older), after a seq (newer), or the newest page.
+    Its rows hold PAGE_FIELDS; event_rows() has the rest."""
+    queryset = events_matching(filters).values(*PAGE_FIELDS)
     if after is not None:
         rows = list(queryset.filter(seq__gt=after).order_by("seq")[: PAGE_SIZE + 1])
         more_newer = len(rows) > PAGE_SIZE
@@ -95,3 +99,11 @@ def events_page(filters: AuditFilters, *, before: int | None = None, after: int 
     return EventsPage(
         rows, rows[-1]["seq"] if rows and more_older else None, rows[0]["seq"] if rows and before else None
     )
+
+
+def event_rows(page_rows: list[dict]) -> list[dict]:
+    """ROW_FIELDS of the events of `page_rows` (dicts with a seq), in their order."""
+    by_seq = {
+        row["seq"]: row for row in AuditEvent.objects.filter(seq__in=[r["seq"] for r in page_rows]).values(*ROW_FIELDS)
+    }
+    return [by_seq[row["seq"]] for row in page_rows]

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
+from requests_app import fragments
 from requests_app.auditing import export as exports
 from requests_app.auditing import selectors, stats, verify
 from requests_app.auditing.filters import AuditFilterForm
@@ -47,7 +48,10 @@ def dashboard(request):
     if form.is_valid():
         filters = form.filters()
         page = selectors.events_page(filters, before=_cursor(request, "before"), after=_cursor(request, "after"))
-        context |= {"page": page, "query": urlencode(filters.query), "filters": filters}
+        rows = fragments.cached_rows(
+            "auditing/dashboard.html#audit-event", page.rows, key=lambda row: row["hash"], load=selectors.event_rows
+        )
+        context |= {"page": page, "rows": rows, "query": urlencode(filters.query), "filters": filters}
         if target != "audit-events":
             context["summary_html"] = _summary_html(filters)
     template = "auditing/dashboard.html" + (f"#{target}" if target else "")

@@ -11,12 +11,13 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from requests_app import services
+from requests_app import fragments, services
 from requests_app.auth.stepup import step_up_required
 from requests_app.errors import PortalError
 from requests_app.helpdesk import selectors
@@ -56,6 +57,20 @@ def _back(request, default: str):
     return redirect(target)
 
 
+def elevation_rows(request, elevations) -> list:
+    """The rows of helpdesk/_elevation_rows.html, each cached by what it shows; their CSRF field
+    and the page to come back to are this response's."""
+    fill = {"token": get_token(request), "next": request.get_full_path()}
+    return fragments.cached_rows("helpdesk/_elevation_rows.html#elevation-row", elevations, key=_row_key, fill=fill)
+
+
+def _row_key(e: Elevation) -> str:
+    requester = str(e.requester) if e.requester_id != e.beneficiary_id else ""
+    device = e.device.public_id if e.device_id else None
+    shown = (e.public_id, e.state, e.expires_at, e.break_glass, e.target_name, device)
+    return fragments.content_key(*shown, e.beneficiary_id, str(e.beneficiary), e.requester_id, requester)
+
+
 def _form_errors(form) -> str:
     return "Check the form: " + "; ".join(e for errors in form.errors.values() for e in errors)
 
@@ -85,6 +100,7 @@ def console(request):
     if target == SEARCH_REGION:
         return render(request, "helpdesk/console.html#search-results", context)
     context["live"] = selectors.live_page(after=request.GET.get("after"), before=request.GET.get("before"))
+    context["live_rows"] = elevation_rows(request, context["live"].rows)
     if target == LIVE_REGION:
         return render(request, "helpdesk/console.html#console-live", context)
     context["needing_review"] = selectors.needing_review()[:50]
@@ -96,9 +112,11 @@ def console(request):
 def user_page(request, user_id: int):
     person = selectors.user_by_id(user_id)
     devices = selectors.usable_devices(person)
+    live = list(selectors.live_for_user(person))
     context = {
         "person": person,
-        "live": selectors.live_for_user(person),
+        "live": live,
+        "live_rows": elevation_rows(request, live),
         "devices": devices,
         "grant_form": GrantForm(beneficiary=person, devices=devices),
         "break_glass_form": GrantForm(beneficiary=person, devices=devices, auto_id="bg_%s"),
@@ -110,7 +128,13 @@ def user_page(request, user_id: int):
 @require_http_methods(["GET"])
 def device_page(request, public_id):
     device = selectors.device_by_public_id(public_id)
-    context = {"device": device, "live": selectors.live_for_device(device), "people": device.users.order_by("email")}
+    live = list(selectors.live_for_device(device))
+    context = {
+        "device": device,
+        "live": live,
+        "live_rows": elevation_rows(request, live),
+        "people": device.users.order_by("email"),
+    }
     return render(request, "helpdesk/device.html", context)
 
 

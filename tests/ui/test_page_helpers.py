@@ -3,9 +3,13 @@ the one-query permission check and the policy chooser answer as the lookups they
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 import zoneinfo
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
@@ -15,10 +19,12 @@ from django.utils import timezone
 from django.utils.dateformat import format as format_date
 
 from requests_app import clock, policy
+from requests_app.auth.backends import PortalAuthenticationBackend, group_ids
 from requests_app.lifecycle import CHANGING_STATES, State
 from requests_app.models import Elevation, Policy, User
 from requests_app.templatetags.portal_ui import clip, iso, state_badge, state_label, when
 
+ROOT = Path(__file__).resolve().parents[2]
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")
 
 
@@ -123,6 +129,49 @@ def test_permissions_are_modelbackends_in_one_query(db, django_assert_num_querie
             fresh.has_perm("requests_app.act_for_others")
     assert users["both"].has_perm("requests_app.break_glass") and users["both"].has_perm("requests_app.view_device")
     assert not User.objects.get(pk=users["none"].pk).has_perm("requests_app.view_device")
+
+
+def test_a_signed_in_user_comes_with_permissions_and_groups_in_one_query(db, django_assert_num_queries):
+    helpdesk, auditor = Group.objects.get(name="helpdesk"), Group.objects.get(name="auditor")
+    both = User.objects.create(username="b", email="b@example.com")
+    both.groups.add(helpdesk, auditor)
+    both.user_permissions.add(Permission.objects.get(codename="break_glass"))
+    nobody = User.objects.create(username="n", email="n@example.com")
+    boss = User.objects.create(username="s", email="s@example.com", is_superuser=True)
+    backend = PortalAuthenticationBackend()
+    for user in (both, nobody):
+        groups = set(user.groups.values_list("pk", flat=True))
+        with django_assert_num_queries(1):
+            loaded = backend.get_user(user.pk)
+            loaded.has_perm("requests_app.act_for_others")
+            assert group_ids(loaded) == groups
+        assert loaded.get_all_permissions() == ModelBackend().get_all_permissions(User.objects.get(pk=user.pk))
+    assert backend.get_user(boss.pk).has_perm("requests_app.anything")  # superusers: Django's own answer
+    User.objects.filter(pk=nobody.pk).update(is_active=False)
+    assert backend.get_user(nobody.pk) is None and backend.get_user(10**9) is None
+
+
+def test_the_embedded_sqlite_default_loads_the_same_permissions_and_groups(tmp_path):
+    """`make run` runs on SQLite, where the one query has to work too."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {"ELEVATE_VAR_DIR": str(tmp_path), "DATABASE_URL": ""}
+    script = (
+        "from django.contrib.auth.backends import ModelBackend; from django.contrib.auth.models import Group;"
+        "from requests_app.auth.backends import PortalAuthenticationBackend, group_ids;"
+        "from requests_app.models import User;"
+        "u = User.objects.create(username='x', email='x@example.com');"
+        "u.groups.add(Group.objects.get(name='helpdesk'), Group.objects.get(name='approver'));"
+        "loaded = PortalAuthenticationBackend().get_user(u.pk);"
+        "assert loaded.get_all_permissions() == ModelBackend().get_all_permissions(User.objects.get(pk=u.pk));"
+        "assert len(loaded.get_all_permissions()) == 4 and len(group_ids(loaded)) == 2;"
+        "print('same')"
+    )
+    for args in (["migrate", "-v0"], ["shell", "-c", script]):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("same")
 
 
 # ---------------------------------------------------------------------------------------------

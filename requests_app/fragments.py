@@ -1,0 +1,88 @@
+"""Rendered list rows, cached by what they show (Rails' "collection caching").
+
+A row's key names its content: an audit event's own hash, or a digest of every value a row
+shows. So a cached row is never stale and nothing has to invalidate it; a changed row simply
+has a new key. The key also holds the viewer's time zone and today's date there (rows show
+local times, some as "tomorrow 09:00") and a digest of the row template's source (a deploy
+that changes the row re-renders it). Rendering a list row in Django's template language costs
+more than fetching it; a page of cached rows is one MGET.
+
+What belongs to one response rather than to the row (a form's CSRF token, the page to return
+to) is never cached: the row template writes `{{ fill.<name> }}`, cached as a marker, and
+each response puts its own value there.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from django.core.cache import cache
+from django.template import Context
+from django.template.loader import get_template
+from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+
+from requests_app.clock import now
+
+ROW_SECONDS = 3600  # bounds the cache's memory: recent pages are the ones seen again
+
+
+def content_key(*values: Any) -> str:
+    """A key for a row from every value it shows (ids, times, labels, states)."""
+    return hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
+
+
+def cached_rows(
+    template_name: str,
+    items: Sequence[Any],
+    *,
+    key: Callable[[Any], str],
+    load: Callable[[list[Any]], Iterable[Any]] | None = None,
+    name: str = "row",
+    fill: dict[str, str] | None = None,
+) -> list[SafeString]:
+    """The HTML of `template_name` (a partial) for each item, in order, as `{{ <name> }}`.
+
+    `key(item)` must change whenever anything the row shows changes. `load(missing)` turns the
+    items whose HTML is not cached into what the template needs (the same order); by default
+    the items themselves. Rows render without the request: what depends on the response goes
+    in `fill` (plain text, escaped here).
+    """
+    if not items:
+        return []
+    template = get_template(template_name).template
+    local = timezone.localtime(now())
+    zone = timezone.get_current_timezone_name()
+    prefix = f"row:{template_name}:{_digest(template)}:{zone}:{local.date()}:"
+    keys = [prefix + key(item) for item in items]
+    found = cache.get_many(keys)
+    missing = [(k, item) for k, item in zip(keys, items, strict=True) if k not in found]
+    if missing:
+        loaded = load([item for _k, item in missing]) if load else [item for _k, item in missing]
+        context = Context({"fill": {field: _marker(field) for field in fill or ()}}, autoescape=True)
+        rendered = {}
+        for (k, _item), data in zip(missing, loaded, strict=True):
+            with context.push({name: data}):
+                rendered[k] = str(template.render(context))
+        cache.set_many(rendered, ROW_SECONDS)
+        found |= rendered
+    rows = [found[k] for k in keys]
+    for field, value in (fill or {}).items():
+        marker, value = _marker(field), conditional_escape(value)
+        rows = [row.replace(marker, value) for row in rows]
+    return [mark_safe(row) for row in rows]  # noqa: S308 (our own templates' output, values escaped)
+
+
+def _marker(field: str) -> SafeString:
+    return mark_safe(f"<!--fill:{field}-->")  # noqa: S308 (a fixed comment)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(template) -> str:
+    """A short digest of the partial's source. By template object: the cached loader keeps one
+    until the source changes (runserver makes a new one then)."""
+    return hashlib.blake2b(template.source.encode(), digest_size=6).hexdigest()
