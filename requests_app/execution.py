@@ -18,13 +18,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from requests_app import audit
 from requests_app.clock import now
 from requests_app.errors import StaleTransition
 from requests_app.lifecycle import State, transition, transition_many
-from requests_app.models import Elevation, Heartbeat
+from requests_app.models import Elevation, Heartbeat, ProviderIdentity
 from requests_app.providers.base import GrantRequest, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
@@ -52,17 +53,21 @@ def grant_request_for(elevation: Elevation) -> GrantRequest:
     from requests_app.errors import ProviderUnavailable
     from requests_app.services import cached_identity, look_up_identity
 
-    try:
-        # The user row is loaded only when the identity was never looked up (rare: requests do it).
-        identity = cached_identity(elevation.beneficiary_id, elevation.connection) or look_up_identity(
-            user=elevation.beneficiary, connection=elevation.connection
-        )
-    except ProviderUnavailable as exc:
-        raise ProviderError(exc.message, permanent=True) from exc
+    # Read with the row by the grant step (_known_identity), else now. The user row is loaded
+    # only when the identity was never looked up (rare: requests do it).
+    external_id = getattr(elevation, "known_identity", None)
+    if external_id is None:
+        try:
+            identity = cached_identity(elevation.beneficiary_id, elevation.connection) or look_up_identity(
+                user=elevation.beneficiary, connection=elevation.connection
+            )
+        except ProviderUnavailable as exc:
+            raise ProviderError(exc.message, permanent=True) from exc
+        external_id = identity.external_id
     target = elevation.device.external_id if elevation.device_id else elevation.target_ref
     return GrantRequest(
         idempotency_key=str(elevation.public_id),
-        user_external_id=identity.external_id,
+        user_external_id=external_id,
         target_external_id=target,
         target_kind=elevation.target_kind,
         expires_at=elevation.expires_at,
@@ -90,10 +95,11 @@ def grant_step(elevation_id: int) -> float | None:
     and an audit write before the call would hold the chain head across the provider's latency.
     """
     with audit.acting_as(WORKER), transaction.atomic():
-        # Only what the provider call needs is read before it.
+        # Only what the provider call needs is read before it, the user's provider id with it.
         found = (
             Elevation.objects.select_for_update(of=("self",))
             .select_related("connection", "device")
+            .annotate(known_identity=_known_identity())
             .filter(pk=elevation_id)
         )
         elevation = next(iter(found), None)
@@ -106,6 +112,15 @@ def grant_step(elevation_id: int) -> float | None:
             return _grant_failed(elevation, exc)
         _claim_for_grant(elevation)
         return _grant_outcome(elevation, *outcome)
+
+
+def _known_identity() -> Subquery:
+    """The beneficiary's cached provider id (services.cached_identity), as a column of the row."""
+    return Subquery(
+        ProviderIdentity.objects.filter(user_id=OuterRef("beneficiary_id"), connection_id=OuterRef("connection_id"))
+        .order_by()
+        .values("external_id")[:1]
+    )
 
 
 def _grant_due(elevation: Elevation) -> bool:

@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from requests_app import clock, execution, services
 from requests_app.lifecycle import State
-from requests_app.models import AuditEvent, Elevation
+from requests_app.models import AuditEvent, Elevation, ProviderIdentity
 from requests_app.providers.base import GrantResult, GrantStatus
 
 
@@ -30,6 +32,23 @@ def test_grant_step_activates_and_stores_the_reference(scripted, approved):
     assert elevation.provider_ref == "g1" or elevation.provider_ref.startswith("g")
     assert elevation.provider_expires_at == elevation.expires_at
     assert elevation.next_attempt_at is None
+
+
+def test_the_grant_reads_the_users_provider_id_with_the_row(scripted, approved, employee):
+    """The request looked the user up; the step finds that id in its one read, not a query of its own."""
+    with CaptureQueriesContext(connection) as queries:
+        execution.grant_step(approved.pk)
+    identity_reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "requests_app_provideridentity"')]
+    assert identity_reads == []
+    assert [c[1].user_external_id for c in grant_calls(scripted)] == [f"user:{employee.email}"]
+
+
+def test_a_grant_for_a_user_never_looked_up_asks_the_provider_first(scripted, approved, employee):
+    ProviderIdentity.objects.filter(user=employee).delete()
+    execution.grant_step(approved.pk)
+    assert [c[1].user_external_id for c in grant_calls(scripted)] == [f"user:{employee.email}"]
+    assert ProviderIdentity.objects.get(user=employee).external_id == f"user:{employee.email}"  # cached again
+    assert reload(approved).state == State.ACTIVE
 
 
 def test_a_duplicate_grant_delivery_is_a_noop(scripted, approved):
