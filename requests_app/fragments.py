@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -25,9 +26,11 @@ from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+from redis.exceptions import RedisError
 
 from requests_app.clock import now
 
+logger = logging.getLogger(__name__)
 ROW_SECONDS = 3600  # bounds the cache's memory: recent pages are the ones seen again
 
 
@@ -59,7 +62,7 @@ def cached_rows(
     zone = timezone.get_current_timezone_name()
     prefix = f"row:{template_name}:{_digest(template)}:{zone}:{local.date()}:"
     keys = [prefix + key(item) for item in items]
-    found = cache.get_many(keys)
+    found = _read(keys)
     missing = [(k, item) for k, item in zip(keys, items, strict=True) if k not in found]
     if missing:
         loaded = load([item for _k, item in missing]) if load else [item for _k, item in missing]
@@ -68,13 +71,29 @@ def cached_rows(
         for (k, _item), data in zip(missing, loaded, strict=True):
             with context.push({name: data}):
                 rendered[k] = str(template.render(context))
-        cache.set_many(rendered, ROW_SECONDS)
+        _write(rendered)
         found |= rendered
     rows = [found[k] for k in keys]
     for field, value in (fill or {}).items():
         marker, value = _marker(field), conditional_escape(value)
         rows = [row.replace(marker, value) for row in rows]
     return [mark_safe(row) for row in rows]  # noqa: S308 (our own templates' output, values escaped)
+
+
+def _read(keys: list[str]) -> dict[str, str]:
+    """Cached rows; none when the cache is down (the page renders them all, rather than fail)."""
+    try:
+        return cache.get_many(keys)
+    except RedisError as exc:
+        logger.warning("row cache unavailable, rendering every row: %s", exc)
+        return {}
+
+
+def _write(rows: dict[str, str]) -> None:
+    try:
+        cache.set_many(rows, ROW_SECONDS)
+    except RedisError as exc:
+        logger.warning("row cache unavailable, rows not kept: %s", exc)
 
 
 def _marker(field: str) -> SafeString:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from requests_app import audit, fragments
 from requests_app.clock import now
@@ -112,3 +113,18 @@ def test_audit_rows_cost_one_more_query_only_when_not_cached(auditor_client, dja
     audit.record("test.row_cache_queries", reason="a new one")
     with django_assert_num_queries(7):  # the new row's columns
         auditor_client.get("/audit/", query)
+
+
+def test_pages_still_show_their_rows_when_the_cache_is_down(
+    employee_client, employee, device, make_elevation, monkeypatch, caplog
+):
+    make_elevation(employee, device, state=State.EXPIRED, reason="shown without a cache")
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(fragments.cache, "get_many", down)
+    monkeypatch.setattr(fragments.cache, "set_many", down)
+    response = employee_client.get(MY)
+    assert response.status_code == 200 and "shown without a cache" in response.content.decode()
+    assert "row cache unavailable" in caplog.text
