@@ -45,10 +45,9 @@ def cached_rows(
     *,
     key: Callable[[Any], str],
     load: Callable[[list[Any]], Iterable[Any]] | None = None,
-    name: str = "row",
     fill: dict[str, str] | None = None,
 ) -> list[SafeString]:
-    """The HTML of `template_name` (a partial) for each item, in order, as `{{ <name> }}`.
+    """The HTML of `template_name` (a partial, which calls its item `row`) for each item, in order.
 
     `key(item)` must change whenever anything the row shows changes. `load(missing)` turns the
     items whose HTML is not cached into what the template needs (the same order); by default
@@ -63,13 +62,13 @@ def cached_rows(
     prefix = f"row:{template_name}:{_digest(template)}:{zone}:{local.date()}:"
     keys = [prefix + key(item) for item in items]
     found = _read(keys)
-    missing = [(k, item) for k, item in zip(keys, items, strict=True) if k not in found]
+    missing = {k: item for k, item in zip(keys, items, strict=True) if k not in found}
     if missing:
-        loaded = load([item for _k, item in missing]) if load else [item for _k, item in missing]
+        loaded = load(list(missing.values())) if load else missing.values()
         context = Context({"fill": {field: _marker(field) for field in fill or ()}}, autoescape=True)
         rendered = {}
-        for (k, _item), data in zip(missing, loaded, strict=True):
-            with context.push({name: data}):
+        for k, row in zip(missing, loaded, strict=True):
+            with context.push(row=row):
                 rendered[k] = str(template.render(context))
         _write(rendered)
         found |= rendered

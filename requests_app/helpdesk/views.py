@@ -112,11 +112,9 @@ def console(request):
 def user_page(request, user_id: int):
     person = selectors.user_by_id(user_id)
     devices = selectors.usable_devices(person)
-    live = list(selectors.live_for_user(person))
     context = {
         "person": person,
-        "live": live,
-        "live_rows": elevation_rows(request, live),
+        "live_rows": elevation_rows(request, list(selectors.live_for_user(person))),
         "devices": devices,
         "grant_form": GrantForm(beneficiary=person, devices=devices),
         "break_glass_form": GrantForm(beneficiary=person, devices=devices, auto_id="bg_%s"),
@@ -128,11 +126,9 @@ def user_page(request, user_id: int):
 @require_http_methods(["GET"])
 def device_page(request, public_id):
     device = selectors.device_by_public_id(public_id)
-    live = list(selectors.live_for_device(device))
     context = {
         "device": device,
-        "live": live,
-        "live_rows": elevation_rows(request, live),
+        "live_rows": elevation_rows(request, list(selectors.live_for_device(device))),
         "people": device.users.order_by("email"),
     }
     return render(request, "helpdesk/device.html", context)
