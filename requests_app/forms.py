@@ -96,12 +96,13 @@ class RequestForm(forms.Form):
     def __init__(self, *args, user: User, live: list[Elevation] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["device"].queryset = selectors.devices_for_user(user)
+        if self.is_bound:  # only a post chooses one (an unbound form lists self.devices)
+            self.fields["device"].queryset = selectors.devices_for_user(user)
         if live is None:
             live = selectors.my_live_elevations(user)
         self._live_by_device = {e.device_id: e for e in live if e.device_id}
         self._options: list[DeviceOption] | None = None
-        self.devices = list(self.fields["device"].queryset)
+        self.devices = selectors.my_devices(user)
         # Shared with the page's live rows, so they need no policy queries of their own.
         self.policy_chooser = policy.PolicyChooser(user)
         presets = sorted({m for o in self.device_options for m in self._presets(o.rules)})

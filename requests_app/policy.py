@@ -8,6 +8,7 @@ from requests_app.auth.backends import group_ids
 from requests_app.errors import PolicyViolation
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, Policy, User
+from requests_app.prepared import PreparedQuery
 
 REASON_MAX_LENGTH = 1000
 
@@ -33,7 +34,7 @@ class PolicyChooser:
 
     def __init__(self, user: User) -> None:
         self.user_group_ids = group_ids(user)
-        self.policies = list(Policy.objects.order_by("-priority", "name"))
+        self.policies = _ALL_POLICIES()
         self.overrides = [p for p in self.policies if not p.is_default]
         self.default = next((p for p in self.policies if p.is_default), None) or Policy(**BUILT_IN_DEFAULT)
 
@@ -43,6 +44,9 @@ class PolicyChooser:
             if override.user_group_id in self.user_group_ids or override.device_group in device_groups:
                 return override
         return self.default
+
+
+_ALL_POLICIES = PreparedQuery(lambda: Policy.objects.order_by("-priority", "name"))
 
 
 def check_reason(reason: str) -> str:

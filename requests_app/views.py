@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Window, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -103,19 +103,14 @@ def _history_page(user, number, devices=()) -> Page:
     """Paginator.get_page() of the user's history in one query instead of two: the page's rows
     carry the total (COUNT(*) OVER ()). Past the last page or for a garbled number, Paginator's
     own answer (the last page, the first). Devices come from `devices` where they can."""
-    history = selectors.my_history(user)
-    paginator = Paginator(history, HISTORY_PAGE_SIZE)
+    paginator = Paginator(selectors.my_history(user), HISTORY_PAGE_SIZE)
     wanted = int(number) if str(number).isdigit() else 1 if number is None else 0
-    if wanted < 1:  # garbled or zero: Paginator's own answer
+    rows = selectors.my_history_page(user, (wanted - 1) * HISTORY_PAGE_SIZE, HISTORY_PAGE_SIZE) if wanted >= 1 else []
+    if wanted < 1 or (not rows and wanted > 1):  # garbled, zero or past the end: Paginator's own answer
         page = paginator.get_page(number)
     else:
-        start = (wanted - 1) * HISTORY_PAGE_SIZE
-        rows = list(history.annotate(total=Window(Count("pk")))[start : start + HISTORY_PAGE_SIZE])
-        if not rows and wanted > 1:
-            page = paginator.get_page(wanted)
-        else:
-            paginator.count = rows[0].total if rows else 0  # count is a cached_property: this is its value
-            page = paginator._get_page(rows, wanted, paginator)
+        paginator.count = rows[0].total if rows else 0  # count is a cached_property: this is its value
+        page = paginator._get_page(rows, wanted, paginator)
     page.object_list = list(page.object_list)
     _share_devices(page.object_list, devices)
     return page
