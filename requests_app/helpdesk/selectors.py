@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import F, Func, Q, QuerySet, Subquery, prefetch_related_objects
 from django.http import Http404
 
 from requests_app.lifecycle import LIVE_STATES
 from requests_app.models import Device, Elevation, User
+from requests_app.prepared import PreparedQuery
 
 SEARCH_LIMIT = 25
 # The console lists live elevations a page at a time: every row carries two forms, so a page of
@@ -78,6 +79,8 @@ def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
 def live_page(*, after: str | None = None, before: str | None = None, size: int = LIVE_PAGE_SIZE) -> LivePage:
     """A page of live elevations by keyset on (expires_at, id): rows expire and new ones arrive all
     the time, so offsets would skip or repeat rows; the partial index elev_live_expiry serves it."""
+    if parse_cursor(before) is None and parse_cursor(after) is None:
+        return _first_page(size)
     live = live_elevations(with_requester=False)
     total = live.count()
     if (position := parse_cursor(before)) is not None:
@@ -92,7 +95,7 @@ def live_page(*, after: str | None = None, before: str | None = None, size: int 
         at, pk = position
         live = live.filter(Q(expires_at__gt=at) | Q(expires_at=at, pk__gt=pk))
     rows = list(live.order_by("expires_at", "pk")[: size + 1])
-    if not rows and position is not None:  # everything after it ended meanwhile
+    if not rows:  # everything after it ended meanwhile
         return live_page(size=size)
     more_later = len(rows) > size
     rows = share_requesters(rows[:size])
@@ -102,6 +105,26 @@ def live_page(*, after: str | None = None, before: str | None = None, size: int 
         cursor_of(rows[-1]) if rows and more_later else None,
         cursor_of(rows[0]) if rows and position is not None else None,
     )
+
+
+def _first_page(size: int) -> LivePage:
+    """The console's usual view, in one query: the rows carry the total (an uncorrelated
+    subquery PostgreSQL runs once, from the index)."""
+    rows = _FIRST_PAGE(size)
+    total = rows[0].live_total if rows else 0
+    more_later = len(rows) > size
+    rows = share_requesters(rows[:size])
+    return LivePage(rows, total, cursor_of(rows[-1]) if rows and more_later else None, None)
+
+
+_LIVE_TOTAL = Subquery(
+    Elevation.objects.filter(state__in=LIVE_STATES).order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+)
+_FIRST_PAGE = PreparedQuery(
+    lambda size: (
+        live_elevations(with_requester=False).annotate(live_total=_LIVE_TOTAL).order_by("expires_at", "pk")[: size + 1]
+    )
+)
 
 
 def needing_review() -> QuerySet[Elevation]:

@@ -52,6 +52,23 @@ def test_the_first_page_is_the_soonest_to_expire_with_the_total(helpdesk_client,
     assert 'rel="next"' in body and 'rel="prev"' not in body
 
 
+def test_the_first_page_and_its_total_are_one_query(helpdesk_client, many_live):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        body = helpdesk_client.get(CONSOLE).content.decode()
+    on_elevations = [q["sql"] for q in captured if 'FROM "requests_app_elevation"' in q["sql"]]
+    assert len(on_elevations) == 1 and "COUNT(" in on_elevations[0]
+    assert f'aria-label="{len(many_live)} in all"' in body
+
+
+def test_an_empty_console_says_none_are_live(helpdesk_client, db):
+    page = selectors.live_page()
+    assert (page.rows, page.total, page.later, page.sooner) == ([], 0, None, None)
+    assert helpdesk_client.get(CONSOLE).status_code == 200
+
+
 def test_later_and_sooner_walk_the_pages_by_keyset(helpdesk_client, many_live):
     first = selectors.live_page()
     second = helpdesk_client.get(CONSOLE, {"after": first.later}, headers=HTMX_LIVE)
