@@ -79,8 +79,8 @@ def _live_rows_and_form(user) -> tuple[list[Row], RequestForm]:
     _share_devices(live, form.devices, with_connection=True)
     policies = {rules.pk: rules for rules in form.policy_chooser.policies}
     for elevation in live:
-        if elevation.policy_id in policies:
-            elevation.policy = policies[elevation.policy_id]
+        if elevation.policy_id is None or elevation.policy_id in policies:
+            elevation.policy = policies.get(elevation.policy_id)
     prefetch_related_objects(live, "policy")  # only one created after the form loaded them
     return [_row(user, e, form.policy_chooser) for e in live], form
 
@@ -103,15 +103,15 @@ def _history_page(user, number, devices=()) -> Page:
     """Paginator.get_page() of the user's history in one query instead of two: the page's rows
     carry the total (COUNT(*) OVER ()). Past the last page or for a garbled number, Paginator's
     own answer (the last page, the first). Devices come from `devices` where they can."""
-    paginator = Paginator(selectors.my_history(user), HISTORY_PAGE_SIZE)
     wanted = int(number) if str(number).isdigit() else 1 if number is None else 0
     rows = selectors.my_history_page(user, (wanted - 1) * HISTORY_PAGE_SIZE, HISTORY_PAGE_SIZE) if wanted >= 1 else []
     if wanted < 1 or (not rows and wanted > 1):  # garbled, zero or past the end: Paginator's own answer
-        page = paginator.get_page(number)
+        page = Paginator(selectors.my_history(user), HISTORY_PAGE_SIZE).get_page(number)
+        page.object_list = list(page.object_list)
     else:
+        paginator = Paginator((), HISTORY_PAGE_SIZE)
         paginator.count = rows[0].total if rows else 0  # count is a cached_property: this is its value
         page = paginator._get_page(rows, wanted, paginator)
-    page.object_list = list(page.object_list)
     _share_devices(page.object_list, devices)
     return page
 
