@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, ProviderConnection, User
+from requests_app.prepared import PreparedQuery
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -43,6 +45,14 @@ class AuditFilters:
         return f"{self.start.isoformat()}/{self.end.isoformat()}?{given}"
 
 
+def _providers() -> QuerySet[ProviderConnection]:
+    return ProviderConnection.objects.only("public_id", "name").order_by("name")
+
+
+# The provider filter's options, listed on every dashboard view (the field's queryset checks a choice).
+provider_options = PreparedQuery(_providers)
+
+
 class AuditFilterForm(forms.Form):
     user = forms.CharField(required=False, label="User (e-mail)", help_text="Whose elevation or account")
     device = forms.CharField(required=False, label="Device (hostname)")
@@ -50,7 +60,7 @@ class AuditFilterForm(forms.Form):
     action = forms.CharField(required=False, label="Action", help_text="Exact, or a prefix ending in . or *")
     provider = forms.ModelChoiceField(
         # Only what a filter needs: loading the rest would decrypt each connection's secret.
-        ProviderConnection.objects.only("public_id", "name").order_by("name"),
+        _providers(),
         required=False,
         to_field_name="public_id",
         label="Provider",

@@ -20,6 +20,7 @@ from requests_app import audit
 from requests_app.clock import now
 from requests_app.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from requests_app.models.audit import GENESIS_HASH
+from requests_app.prepared import PreparedQuery
 
 HASHED_FIELDS = (
     "seq",
@@ -194,15 +195,23 @@ class ChainStatus:
 def chain_status() -> ChainStatus:
     """The checkpoint with the head's seq beside it, in one query (the dashboard shows it on
     every view); before the first verification, the head alone."""
-    head = AuditChainHead.objects.filter(pk=1).values("seq")
-    row = (
-        AuditCheckpoint.objects.filter(pk=1)
-        .annotate(head_seq=Subquery(head))
-        .values_list("head_seq", "verified_seq", "checked_at", "broken_seq", "problem")
-        .first()
+    found = _CHECKPOINT_AND_HEAD()
+    if not found:
+        return ChainStatus(chain_head()[0], AuditCheckpoint().verified_seq, None, None, "")
+    checkpoint = found[0]
+    return ChainStatus(
+        checkpoint.head_seq or 0,
+        checkpoint.verified_seq,
+        checkpoint.checked_at,
+        checkpoint.broken_seq,
+        checkpoint.problem,
     )
-    if row is None:
-        checkpoint = AuditCheckpoint()
-        row = (chain_head()[0], checkpoint.verified_seq, None, None, "")
-    head_seq, *checked = row
-    return ChainStatus(head_seq or 0, *checked)
+
+
+_CHECKPOINT_AND_HEAD = PreparedQuery(
+    lambda: (
+        AuditCheckpoint.objects.filter(pk=1)
+        .annotate(head_seq=Subquery(AuditChainHead.objects.filter(pk=1).values("seq")))
+        .only("verified_seq", "checked_at", "broken_seq", "problem")[:1]
+    )
+)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from requests_app import fragments
 from requests_app.auditing import export as exports
 from requests_app.auditing import selectors, stats, verify
-from requests_app.auditing.filters import AuditFilterForm
+from requests_app.auditing.filters import AuditFilterForm, provider_options
 
 PARTIALS = {"audit-results", "audit-events"}
 
@@ -44,7 +44,7 @@ def _cursor(request, name: str) -> int | None:
 def dashboard(request):
     form = AuditFilterForm(request.GET)
     target = request.htmx.target if request.htmx and request.htmx.target in PARTIALS else None
-    context = {"form": form, "chain": verify.chain_status()}
+    context = {"form": form, "chain": verify.chain_status(), "providers": provider_options()}
     if form.is_valid():
         filters = form.filters()
         page = selectors.events_page(filters, before=_cursor(request, "before"), after=_cursor(request, "after"))

@@ -14,7 +14,7 @@ from requests_app.auditing.generator import append_events, synthetic_events
 from requests_app.auditing.selectors import PAGE_SIZE
 from requests_app.clock import now
 from requests_app.lifecycle import State
-from requests_app.models import AuditEvent, Elevation
+from requests_app.models import AuditEvent, Elevation, ProviderConnection
 from tests.conftest import make_user
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -83,6 +83,16 @@ def test_filtering_by_user_shows_their_elevations_and_account_events(
     assert str(mine.public_id) in body
     assert "oscar-pc" not in body.split('id="audit-events"')[1]
     assert "role.membership_added" in body  # events about the user's account too
+
+
+def test_the_provider_filter_lists_every_connection_and_keeps_the_choice(auditor_client, demo_connection):
+    other = ProviderConnection.objects.create(name="Acme JumpCloud", kind="demo")
+    body = auditor_client.get("/audit/").content.decode()
+    options = body.split('name="provider"')[1].split("</select>")[0]
+    assert options.index("Any provider") < options.index("Acme JumpCloud") < options.index("Demo")
+    chosen = auditor_client.get("/audit/", {"provider": str(other.public_id)}).content.decode()
+    assert f'<option value="{other.public_id}" selected>Acme JumpCloud</option>' in chosen
+    assert f'<option value="{demo_connection.public_id}">Demo</option>' in chosen
 
 
 def test_unknown_filter_values_show_an_error(auditor_client):
