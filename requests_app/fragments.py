@@ -57,26 +57,53 @@ def cached_rows(
     if not items:
         return []
     template = get_template(template_name).template
-    local = timezone.localtime(now())
-    zone = timezone.get_current_timezone_name()
-    prefix = f"row:{template_name}:{_digest(template)}:{zone}:{local.date()}:"
+    prefix = _prefix(template_name, template)
     keys = [prefix + key(item) for item in items]
     found = _read(keys)
     missing = {k: item for k, item in zip(keys, items, strict=True) if k not in found}
     if missing:
         loaded = load(list(missing.values())) if load else missing.values()
-        context = Context({"fill": {field: _marker(field) for field in fill or ()}}, autoescape=True)
+        context = Context({"fill": _markers(fill)}, autoescape=True)
         rendered = {}
         for k, row in zip(missing, loaded, strict=True):
             with context.push(row=row):
                 rendered[k] = str(template.render(context))
         _write(rendered)
         found |= rendered
-    rows = [found[k] for k in keys]
-    for field, value in (fill or {}).items():
-        marker, value = _marker(field), conditional_escape(value)
-        rows = [row.replace(marker, value) for row in rows]
-    return [mark_safe(row) for row in rows]  # noqa: S308 (our own templates' output, values escaped)
+    fills = _fills(fill)
+    return [_filled(found[k], fills) for k in keys]
+
+
+def cached_fragment(template_name: str, *, key: str, context: dict, fill: dict[str, str] | None = None) -> SafeString:
+    """One fragment of a page, cached as cached_rows() caches a row: `key` names everything it
+    shows, `context` is what it renders from (without the request), `fill` as for rows."""
+    template = get_template(template_name).template
+    cache_key = _prefix(template_name, template) + key
+    html = _read([cache_key]).get(cache_key)
+    if html is None:
+        html = str(template.render(Context({**context, "fill": _markers(fill)}, autoescape=True)))
+        _write({cache_key: html})
+    return _filled(html, _fills(fill))
+
+
+def _prefix(template_name: str, template) -> str:
+    local = timezone.localtime(now())
+    zone = timezone.get_current_timezone_name()
+    return f"row:{template_name}:{_digest(template)}:{zone}:{local.date()}:"
+
+
+def _markers(fill: dict[str, str] | None) -> dict[str, SafeString]:
+    return {field: _marker(field) for field in fill or ()}
+
+
+def _fills(fill: dict[str, str] | None) -> list[tuple[str, str]]:
+    return [(_marker(field), conditional_escape(value)) for field, value in (fill or {}).items()]
+
+
+def _filled(html: str, fills: list[tuple[str, str]]) -> SafeString:
+    for marker, value in fills:
+        html = html.replace(marker, value)
+    return mark_safe(html)  # noqa: S308 (our own templates' output, values escaped)
 
 
 def _read(keys: list[str]) -> dict[str, str]:

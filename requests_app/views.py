@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import prefetch_related_objects
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -138,7 +139,22 @@ def my_elevations(request):
     live, form = _live_rows_and_form(request.user)
     history = _history_page(request.user, request.GET.get("page"), form.devices)
     context = {"live": live, "history": history, "history_rows": _history_rows(history), "form": form, "inline": True}
+    context["request_panel"] = _request_panel(request, form)
     return render(request, "requests_app/my_elevations.html", context)
+
+
+def _request_panel(request, form: RequestForm):
+    """The request form as the page first shows it, cached by what it shows (rendering it cost
+    as much as the page's queries); its CSRF token is this response's. None: render it afresh."""
+    shown = form.shown()
+    if shown is None:
+        return None
+    return fragments.cached_fragment(
+        "requests_app/request.html#request-form",
+        key=fragments.content_key(*shown),
+        context={"form": form, "inline": True},
+        fill={"token": get_token(request)},
+    )
 
 
 @login_required
