@@ -26,6 +26,7 @@ from requests_app.clock import now
 from requests_app.errors import StaleTransition
 from requests_app.lifecycle import State, transition, transition_many
 from requests_app.models import Elevation, Heartbeat, ProviderIdentity
+from requests_app.prepared import PreparedQuery
 from requests_app.providers.base import GrantRequest, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
@@ -95,14 +96,8 @@ def grant_step(elevation_id: int) -> float | None:
     and an audit write before the call would hold the chain head across the provider's latency.
     """
     with audit.acting_as(WORKER), transaction.atomic():
-        # Only what the provider call needs is read before it, the user's provider id with it.
-        found = (
-            Elevation.objects.select_for_update(of=("self",))
-            .select_related("connection", "device")
-            .annotate(known_identity=_known_identity())
-            .filter(pk=elevation_id)
-        )
-        elevation = next(iter(found), None)
+        found = _GRANT_ROW(elevation_id=elevation_id)
+        elevation = found[0] if found else None
         if elevation is None or not _grant_due(elevation):
             return None  # a duplicate delivery, revoked or cancelled meanwhile, or not yet due
         try:
@@ -112,6 +107,19 @@ def grant_step(elevation_id: int) -> float | None:
             return _grant_failed(elevation, exc)
         _claim_for_grant(elevation)
         return _grant_outcome(elevation, *outcome)
+
+
+# Only what the provider call needs is read before it, the user's provider id with it; the SQL
+# is compiled once per connection (building it took a third of the time before the call).
+_GRANT_ROW = PreparedQuery(
+    lambda elevation_id: (
+        Elevation.objects.select_for_update(of=("self",))
+        .select_related("connection", "device")
+        .annotate(known_identity=_known_identity())
+        .filter(pk=elevation_id)
+    ),
+    elevation_id=int,
+)
 
 
 def _known_identity() -> Subquery:

@@ -40,6 +40,8 @@ def test_the_grant_reads_the_users_provider_id_with_the_row(scripted, approved, 
         execution.grant_step(approved.pk)
     identity_reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "requests_app_provideridentity"')]
     assert identity_reads == []
+    (row_read,) = [q["sql"] for q in queries if q["sql"].startswith('SELECT "requests_app_elevation"."id"')]
+    assert "provideridentity" in row_read and row_read.endswith('FOR UPDATE OF "requests_app_elevation"')
     assert [c[1].user_external_id for c in grant_calls(scripted)] == [f"user:{employee.email}"]
 
 
