@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from helpers import WorkerProcess, make_persona, purge_broker
 from requests_app import clock
@@ -115,6 +116,24 @@ def _signed_in(user):
     client = Client()
     client.force_login(user)
     return client
+
+
+def give_mfa(user):
+    """A second factor (TOTP), which the staff roles need before they act (requests_app/auth/mfa.py)."""
+    TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+@pytest.fixture
+def staff_mfa(helpdesk, admin):
+    """Helpdesk and admin have MFA set up."""
+    give_mfa(helpdesk)
+    give_mfa(admin)
+
+
+@pytest.fixture
+def with_mfa():
+    return give_mfa
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from requests_app.models import Policy
 
@@ -10,15 +9,6 @@ def approval_policy(default_policy):
     Policy.objects.filter(pk=default_policy.pk).update(requires_approval=True, auto_approve_up_to_minutes=15)
     default_policy.refresh_from_db()
     return default_policy
-
-
-@pytest.fixture
-def with_mfa():
-    def give(user):
-        TOTP.activate(user, generate_totp_secret())
-        return user
-
-    return give
 
 
 @pytest.fixture

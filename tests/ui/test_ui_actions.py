@@ -251,7 +251,7 @@ def test_pages_put_the_csrf_token_in_htmx_headers(employee_client, device):
 
 
 def test_helpdesk_acting_on_someone_elses_elevation_must_give_a_reason(
-    helpdesk_client, employee, device, make_elevation, hx
+    helpdesk_client, employee, device, make_elevation, hx, staff_mfa
 ):
     elevation = make_elevation(employee, device)
     page = helpdesk_client.get(reverse("requests_app:detail", args=[elevation.public_id])).content.decode()
@@ -263,6 +263,30 @@ def test_helpdesk_acting_on_someone_elses_elevation_must_give_a_reason(
     helpdesk_client.post(revoke_url(elevation), {"reason": "Offboarding"}, **hx("elevation-live"))
     elevation.refresh_from_db()
     assert elevation.state == State.REVOKING
+
+
+def test_helpdesk_without_mfa_is_sent_to_set_it_up_before_acting_on_someone_elses_elevation(
+    helpdesk_client, helpdesk, employee, device, make_elevation, hx
+):
+    elevation = make_elevation(employee, device)
+    setup = reverse("mfa_index")
+    for url, data in (
+        (revoke_url(elevation), {"reason": "Offboarding"}),
+        (extend_url(elevation), {"minutes": "15", "reason": "Still installing"}),
+    ):
+        assert helpdesk_client.post(url, data)["Location"] == setup
+        assert helpdesk_client.post(url, data, **hx("elevation-live"))["HX-Redirect"] == setup
+    elevation.refresh_from_db()
+    assert (elevation.state, elevation.extensions) == (State.ACTIVE, 0)
+    assert not elevation.events.filter(actor=helpdesk).exists()  # nothing done, nothing recorded
+
+
+def test_helpdesk_without_mfa_still_acts_on_their_own_elevation(helpdesk_client, helpdesk, make_device, make_elevation):
+    own = make_elevation(helpdesk, make_device(helpdesk))
+    response = helpdesk_client.post(revoke_url(own), {"reason": ""})
+    assert response["Location"] != reverse("mfa_index")
+    own.refresh_from_db()
+    assert own.state == State.REVOKING
 
 
 def test_a_request_that_needs_approval_says_so_and_waits(employee_client, employee, device, default_policy, hx):
