@@ -156,7 +156,32 @@ def tricky_events(start) -> list[dict]:
         {"action": "x.empty", "at": start.replace(microsecond=120_000), "actor_id": 7, "actor_label": "",
          "elevation_id": 1, "target_id": "", "after": {}, "before": []},
         {"action": "y.other", "at": start.replace(microsecond=999_999), "reason": "\\.", "target_id": "42"},
+        {"action": "x.formulas", "at": start.replace(microsecond=7), "actor_label": "@ops", "target_id": "'quoted",
+         "target_label": "+1 555", "reason": "-2 degrees, =cold", "user_agent": "\tTabbed"},
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("use_copy", [True, False])
+def test_csv_cells_a_spreadsheet_would_run_start_with_an_apostrophe_and_still_check_out(auditor, use_copy):
+    append_events(tricky_events(now().replace(microsecond=0) - timedelta(hours=1)))
+    form = AuditFilterForm({"action": "x."})
+    assert form.is_valid(), form.errors
+    head_seq, head_hash = verify.chain_head()
+    started = export.Export("csv", form.filters(), head_seq, head_hash, "2026-01-05T09:00:00+00:00")
+    body = b"".join(started.stream(use_copy=use_copy)).decode().rstrip("\n").rsplit("\n", 1)[0]
+    rows = {row["action"]: row for row in csv.DictReader(io.StringIO(body, newline=""))}
+    formulas, quoted = rows["x.formulas"], rows["x.quoted"]
+    assert (formulas["actor_label"], formulas["target_id"], formulas["target_label"]) == (
+        "'@ops",
+        "''quoted",
+        "'+1 555",
+    )
+    assert (formulas["reason"], formulas["user_agent"]) == ("'-2 degrees, =cold", "'\tTabbed")
+    assert quoted["target_label"] == '\'=HYPERLINK("http://x")' and quoted["actor_label"] == 'Zoë "ops", on call'
+    events = [export.csv_event(row) for row in rows.values()]
+    assert all(export.line_hash_ok(event) for event in events)
+    assert export.csv_event(formulas)["target_id"] == "'quoted"  # one apostrophe dropped, the data's kept
 
 
 EQUIVALENCE_FILTERS = [
