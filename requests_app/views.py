@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from requests_app import fragments, selectors, services
-from requests_app.auth.mfa import mfa_setup_redirect, needs_mfa_setup
+from requests_app.auth.mfa import mfa_setup_redirect, needs_mfa_to_act_on
 from requests_app.auth.stepup import step_up_required
 from requests_app.clock import now
 from requests_app.errors import PortalError
@@ -233,7 +233,7 @@ def extend_elevation(request, public_id):
     form = ExtendForm(request.POST, elevation=elevation)
     if not may_change(request.user, elevation):
         return _after_action(request, elevation, error="You cannot change this elevation.")
-    if _acting_for_others_without_mfa(request.user, elevation):
+    if needs_mfa_to_act_on(request.user, elevation):
         return mfa_setup_redirect(request)
     if not form.is_valid():
         return _after_action(request, elevation, error=first_error(form))
@@ -251,7 +251,7 @@ def revoke_elevation(request, public_id):
     form = RevokeForm(request.POST)
     if not may_change(request.user, elevation):
         return _after_action(request, elevation, error="You cannot change this elevation.")
-    if _acting_for_others_without_mfa(request.user, elevation):
+    if needs_mfa_to_act_on(request.user, elevation):
         return mfa_setup_redirect(request)
     if not form.is_valid():
         return _after_action(request, elevation, error=first_error(form))
@@ -261,12 +261,6 @@ def revoke_elevation(request, public_id):
         return _after_action(request, elevation, error=exc.message)
     ended = elevation.state == State.CANCELLED
     return _after_action(request, elevation, notice="Request cancelled." if ended else "Revoking admin rights…")
-
-
-def _acting_for_others_without_mfa(user, elevation: Elevation) -> bool:
-    """Helpdesk acting on someone else's elevation from its own page needs MFA, as the console
-    (ELEVATE_MFA_REQUIRED_PATHS) does; their own elevations do not."""
-    return user.pk not in (elevation.beneficiary_id, elevation.requester_id) and needs_mfa_setup(user)
 
 
 def _after_action(request, elevation: Elevation, *, notice: str = "", error: str = ""):

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -100,14 +99,11 @@ class Summary:
         return duration_text(self.longest_duration)
 
 
-def summary(filters: AuditFilters) -> Summary:
-    """Cached for the minute (ELEVATE_AUDIT_SUMMARY_CACHE_SECONDS, default 60): the figures
-    aggregate whole tables, and a busy trail appends events every second, so the head is no key."""
-    return cache.get_or_set(summary_key(filters), lambda: compute_summary(filters), cache_seconds())
-
-
 def summary_key(filters: AuditFilters) -> str:
-    """The summary's cache key: this minute, the viewer's time zone (days are local) and the filters."""
+    """The summary's cache key: this minute, the viewer's time zone (days are local) and the filters.
+    Cached for the minute (ELEVATE_AUDIT_SUMMARY_CACHE_SECONDS, default 60; the dashboard keeps it
+    rendered): the figures aggregate whole tables, and a busy trail appends events every second,
+    so the head is no key."""
     zone = timezone.get_current_timezone_name()
     return f"audit-summary:{now():%Y%m%d%H%M}:{zone}:{filters.cache_key()}"
 

@@ -65,7 +65,7 @@ def _summary_html(filters) -> str:
     key = f"{stats.summary_key(filters)}:html"
     html = cache.get(key)
     if html is None:
-        context = {"summary": stats.summary(filters), "filters": filters}
+        context = {"summary": stats.compute_summary(filters), "filters": filters}
         html = render_to_string("auditing/dashboard.html#audit-summary", context)
         cache.set(key, str(html), stats.cache_seconds())
     return mark_safe(html)  # noqa: S308 (our own template's output, cached as a string)

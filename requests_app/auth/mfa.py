@@ -25,6 +25,13 @@ def needs_mfa_setup(user) -> bool:
     return user.is_authenticated and not is_mfa_enabled(user, SECOND_FACTORS) and mfa_required_for(user)
 
 
+def needs_mfa_to_act_on(user, elevation) -> bool:
+    """Helpdesk acting on someone else's elevation from its own page (a URL owners share, so no
+    ELEVATE_MFA_REQUIRED_PATHS prefix can guard it) needs MFA as the console does; their own
+    elevations do not."""
+    return user.pk not in (elevation.beneficiary_id, elevation.requester_id) and needs_mfa_setup(user)
+
+
 def mfa_setup_redirect(request):
     """To the MFA overview (TOTP or a security key), back to where they were going afterwards."""
     messages.warning(

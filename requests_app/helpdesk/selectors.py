@@ -79,42 +79,36 @@ def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
 def live_page(*, after: str | None = None, before: str | None = None, size: int = LIVE_PAGE_SIZE) -> LivePage:
     """A page of live elevations by keyset on (expires_at, id): rows expire and new ones arrive all
     the time, so offsets would skip or repeat rows; the partial index elev_live_expiry serves it."""
-    if parse_cursor(before) is None and parse_cursor(after) is None:
-        return _first_page(size)
+    sooner, later = parse_cursor(before), parse_cursor(after)
+    if sooner is None and later is None:
+        # The usual view, in one query: the rows carry the total (an uncorrelated subquery
+        # PostgreSQL runs once, from the index).
+        rows = _FIRST_PAGE(size)
+        return _forward(rows, rows[0].live_total if rows else 0, size, from_start=True)
     live = live_elevations(with_requester=False)
     total = live.count()
-    if (position := parse_cursor(before)) is not None:
-        at, pk = position
+    if sooner is not None:
+        at, pk = sooner
         earlier = live.filter(Q(expires_at__lt=at) | Q(expires_at=at, pk__lt=pk))
         rows = list(earlier.order_by("-expires_at", "-pk")[: size + 1])
         if len(rows) <= size:  # back at the start (rows before it expired meanwhile): the first page
             return live_page(size=size)
         rows = share_requesters(rows[:size][::-1])
         return LivePage(rows, total, cursor_of(rows[-1]), cursor_of(rows[0]))
-    if (position := parse_cursor(after)) is not None:
-        at, pk = position
-        live = live.filter(Q(expires_at__gt=at) | Q(expires_at=at, pk__gt=pk))
-    rows = list(live.order_by("expires_at", "pk")[: size + 1])
+    at, pk = later
+    after_it = live.filter(Q(expires_at__gt=at) | Q(expires_at=at, pk__gt=pk))
+    rows = list(after_it.order_by("expires_at", "pk")[: size + 1])
     if not rows:  # everything after it ended meanwhile
         return live_page(size=size)
-    more_later = len(rows) > size
-    rows = share_requesters(rows[:size])
-    return LivePage(
-        rows,
-        total,
-        cursor_of(rows[-1]) if rows and more_later else None,
-        cursor_of(rows[0]) if rows and position is not None else None,
-    )
+    return _forward(rows, total, size, from_start=False)
 
 
-def _first_page(size: int) -> LivePage:
-    """The console's usual view, in one query: the rows carry the total (an uncorrelated
-    subquery PostgreSQL runs once, from the index)."""
-    rows = _FIRST_PAGE(size)
-    total = rows[0].live_total if rows else 0
-    more_later = len(rows) > size
-    rows = share_requesters(rows[:size])
-    return LivePage(rows, total, cursor_of(rows[-1]) if rows and more_later else None, None)
+def _forward(rows: list[Elevation], total: int, size: int, *, from_start: bool) -> LivePage:
+    """A page read forward: `size` + 1 rows fetched, the extra one saying there are later ones."""
+    page = share_requesters(rows[:size])
+    later = cursor_of(page[-1]) if len(rows) > size else None
+    sooner = cursor_of(page[0]) if page and not from_start else None
+    return LivePage(page, total, later, sooner)
 
 
 _LIVE_TOTAL = Subquery(
