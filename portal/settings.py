@@ -167,10 +167,23 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
 # Notifications (Slack, e-mail, Jira comments) have their own queue and worker, so a burst of them
 # (10,000 expiries a minute each announce themselves) never delays a grant or an expiry.
+#
+# The rest is split by urgency, each queue with its own worker (Procfile, docker-compose.yml):
+# `control` (the sweep: fast, never behind provider calls), `revoke` (revokes, expiries, pushing
+# extensions, the reconciler), `grant` (grants, device sync). A backlog of grants therefore never
+# delays a revoke, an expiry or a sweep. `celery` (the default) is served by the control worker.
 CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "notifications"},
     "helpdesk.break_glass_alert": {"queue": "notifications"},
+    "requests_app.sweep": {"queue": "control"},
+    "requests_app.revoke": {"queue": "revoke"},
+    "requests_app.expire_due": {"queue": "revoke"},
+    "requests_app.sync_expiry": {"queue": "revoke"},
+    "requests_app.reconcile": {"queue": "revoke"},
+    "requests_app.grant": {"queue": "grant"},
+    "requests_app.sync_all_devices": {"queue": "grant"},
 }
+ELEVATE_QUEUES = ("control", "revoke", "grant", "notifications", "celery")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 ELEVATE_SWEEP_SECONDS = env_int("ELEVATE_SWEEP_SECONDS", 5)
@@ -179,10 +192,24 @@ ELEVATE_RECONCILE_SECONDS = env_int("ELEVATE_RECONCILE_SECONDS", 300)
 ELEVATE_HEARTBEAT_STALE_SECONDS = env_int("ELEVATE_HEARTBEAT_STALE_SECONDS", 60)
 # A step still running after this long is presumed dead (worker killed) and driven again.
 ELEVATE_STEP_LEASE_SECONDS = env_int("ELEVATE_STEP_LEASE_SECONDS", 60)
+# A revoke whose worker died is taken over after this long (one call, bounded by the HTTP timeout).
+ELEVATE_REVOKE_LEASE_SECONDS = env_int("ELEVATE_REVOKE_LEASE_SECONDS", 20)
 ELEVATE_GRANT_MAX_ATTEMPTS = env_int("ELEVATE_GRANT_MAX_ATTEMPTS", 6)
 ELEVATE_REVOKE_ALERT_ATTEMPTS = env_int("ELEVATE_REVOKE_ALERT_ATTEMPTS", 3)
 ELEVATE_RETRY_BASE_SECONDS = env_int("ELEVATE_RETRY_BASE_SECONDS", 5)
 ELEVATE_RETRY_MAX_SECONDS = env_int("ELEVATE_RETRY_MAX_SECONDS", 300)
+# Provider connections (requests_app/providers/gate.py): the shared back-off lives in Redis (the
+# broker's, in the embedded default). An optional requests-per-second cap per connection, of which
+# a share is kept for revokes; how long a revoke waits in place for a pause before re-queueing.
+ELEVATE_COORDINATION_REDIS_URL = REDIS_URL or CELERY_BROKER_URL
+ELEVATE_PROVIDER_MAX_RPS = env_int("ELEVATE_PROVIDER_MAX_RPS", 0)
+ELEVATE_PROVIDER_REVOKE_RESERVE = 0.2
+ELEVATE_GATE_MAX_WAIT_SECONDS = env_int("ELEVATE_GATE_MAX_WAIT_SECONDS", 5)
+# A web request (the request form) gives the provider this long in all, then accepts the request
+# and leaves the checks to the grant step, which shows a refusal live on the elevation.
+ELEVATE_WEB_PROVIDER_BUDGET_SECONDS = env_int("ELEVATE_WEB_PROVIDER_BUDGET_SECONDS", 2)
+# /metrics (Prometheus text): staff with the audit permission, or this bearer token.
+ELEVATE_METRICS_TOKEN = env_secret("ELEVATE_METRICS_TOKEN", "")
 # Periodic tasks of add-ons: {"name": (seconds, "task name")}; portal/celery.py schedules them.
 ELEVATE_EXTRA_BEAT = {
     "expiry reminders": (60, "integrations.send_expiry_reminders"),

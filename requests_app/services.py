@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from requests_app import audit, policy
@@ -16,6 +17,7 @@ from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation, PortalError, ProviderUnavailable, StaleTransition
 from requests_app.lifecycle import LIVE_STATES, State, transition
 from requests_app.models import Approval, Device, Elevation, ProviderConnection, ProviderIdentity, User
+from requests_app.providers import gate
 from requests_app.providers.base import GrantRequest, ProviderError
 
 # ---------------------------------------------------------------------------------------------
@@ -86,28 +88,8 @@ def elevation_request(
         return elevation_extend(elevation=live, actor=requester, minutes=minutes, reason=reason)
     policy.check_weekly_cap(rules, beneficiary, minutes, current)
 
-    try:
-        identity = identity_for(user=beneficiary, connection=device.connection)
-    except ProviderError as exc:
-        raise ProviderUnavailable(
-            f"{device.connection.name} cannot be reached right now ({exc.message}); try again in a minute."
-        ) from exc
     expires_at = max(starts_at, current) + timedelta(minutes=minutes)
-    grant_request = GrantRequest(
-        idempotency_key="preflight",
-        user_external_id=identity.external_id,
-        target_external_id=device.external_id,
-        target_kind=Elevation.TargetKind.DEVICE,
-        expires_at=expires_at,
-        reason=reason,
-        without_password=without_password,
-    )
-    try:
-        notes = device.connection.provider.preflight(grant_request)
-    except ProviderError as exc:
-        if exc.permanent:
-            raise PolicyViolation(exc.message, field="device") from exc
-        notes = []  # the provider is unreachable now; the grant step retries
+    notes = _web_preflight(beneficiary, device, expires_at=expires_at, reason=reason, without_password=without_password)
 
     needs_approval = rules.needs_approval_for(minutes) and not break_glass
     try:
@@ -141,6 +123,29 @@ def elevation_request(
             raise
         return elevation_extend(elevation=live, actor=requester, minutes=minutes, reason=reason)
     return elevation
+
+
+def _web_preflight(beneficiary: User, device: Device, **grant_fields) -> list[str]:
+    """The provider's checks, within a short budget: a refusal is shown on the form at once, and a
+    slow or rate-limited provider accepts the request with no notes; the grant step runs the same
+    checks before granting and shows a refusal live on the elevation."""
+    connection = device.connection
+    try:
+        with gate.budget(settings.ELEVATE_WEB_PROVIDER_BUDGET_SECONDS):
+            identity = identity_for(user=beneficiary, connection=connection)
+            return connection.provider.preflight(
+                GrantRequest(
+                    idempotency_key="preflight",
+                    user_external_id=identity.external_id,
+                    target_external_id=device.external_id,
+                    target_kind=Elevation.TargetKind.DEVICE,
+                    **grant_fields,
+                )
+            )
+    except ProviderError as exc:
+        if exc.permanent:
+            raise PolicyViolation(exc.message, field="device") from exc
+        return []
 
 
 def elevation_create(

@@ -44,7 +44,7 @@ class WorkerProcess:
             "portal",
             "worker",
             "-Q",
-            "celery,notifications",  # one test worker serves both queues
+            "control,revoke,grant,celery,notifications",  # one test worker serves every queue
             "--loglevel",
             "INFO",
             "--concurrency",
