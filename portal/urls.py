@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal import health
+from requests_app.metrics import metrics_view
 
 # The admin signs in through allauth too, so its MFA step and the local-login policy apply there.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -10,6 +11,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("integrations/", include("requests_app.integrations.urls")),
