@@ -15,7 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 class WorkerProcess:
     """A `celery worker` subprocess using the test database and the test Redis."""
 
-    def __init__(self, tmp_path: Path, *, beat: bool = False, sweep_seconds: int = 1, env: dict | None = None):
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        beat: bool = False,
+        sweep_seconds: int = 1,
+        env: dict | None = None,
+        queues: str = "control,revoke,grant,celery,notifications",  # by default one worker serves all
+        threads: int = 0,  # a thread pool of this size, as production runs the provider queues; 0: prefork 2
+    ):
         from django.db import connection
 
         db = connection.settings_dict
@@ -32,6 +41,8 @@ class WorkerProcess:
             **(env or {}),
         }
         self.beat = beat
+        self.queues = queues
+        self.threads = threads
         self.log_path = tmp_path / f"worker-{time.monotonic_ns()}.log"
         self.process: subprocess.Popen | None = None
 
@@ -44,13 +55,15 @@ class WorkerProcess:
             "portal",
             "worker",
             "-Q",
-            "control,revoke,grant,celery,notifications",  # one test worker serves every queue
+            self.queues,
+            "-n",
+            f"w{time.monotonic_ns()}@%h",
             "--loglevel",
             "INFO",
             "--concurrency",
-            "2",
+            str(self.threads or 2),
             "--pool",
-            "prefork",
+            "threads" if self.threads else "prefork",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
