@@ -187,12 +187,13 @@ def _grant_at_provider(elevation: Elevation) -> tuple[str, object]:
 
 
 def _run_preflight(elevation: Elevation, provider, request: GrantRequest) -> None:
-    """The checks the request form ran, again: the form may have skipped them (slow provider), and
-    what the provider refuses may have changed since. Its notes are shown to the user."""
+    """The checks the request form runs, when it could not (a slow or rate-limited provider, or a
+    request that came another way): never skipped silently. Its notes are shown to the user."""
+    if elevation.preflight_checked:
+        return
     notes = provider.preflight(request)
-    if notes and notes != elevation.notes:
-        Elevation.objects.filter(pk=elevation.pk).update(notes=notes)
-        elevation.notes = notes
+    Elevation.objects.filter(pk=elevation.pk).update(notes=notes or elevation.notes, preflight_checked=True)
+    elevation.preflight_checked = True
 
 
 def _grant_call(elevation: Elevation, provider, request: GrantRequest) -> GrantResult:

@@ -114,7 +114,8 @@ def elevation_request(
             requested_minutes=minutes,
             starts_at=starts_at,
             expires_at=expires_at,
-            notes=notes,
+            notes=notes or [],
+            preflight_checked=notes is not None,
         )
     except IntegrityError:
         # Lost a race with a simultaneous request for the same device: extend that one instead.
@@ -125,10 +126,10 @@ def elevation_request(
     return elevation
 
 
-def _web_preflight(beneficiary: User, device: Device, **grant_fields) -> list[str]:
+def _web_preflight(beneficiary: User, device: Device, **grant_fields) -> list[str] | None:
     """The provider's checks, within a short budget: a refusal is shown on the form at once, and a
-    slow or rate-limited provider accepts the request with no notes; the grant step runs the same
-    checks before granting and shows a refusal live on the elevation."""
+    slow or rate-limited provider accepts the request unchecked (None); the grant step then runs
+    the same checks before granting and shows a refusal live on the elevation."""
     connection = device.connection
     try:
         with gate.budget(settings.ELEVATE_WEB_PROVIDER_BUDGET_SECONDS):
@@ -145,7 +146,7 @@ def _web_preflight(beneficiary: User, device: Device, **grant_fields) -> list[st
     except ProviderError as exc:
         if exc.permanent:
             raise PolicyViolation(exc.message, field="device") from exc
-        return []
+        return None
 
 
 def elevation_create(

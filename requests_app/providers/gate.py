@@ -156,9 +156,20 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# This process's own memory of the pauses it saw: still honoured while Redis is away or was flushed.
+_local_pauses: dict[str, int] = {}
+
+
 def _paused_for(connection: Connection) -> float:
-    value = coordination_redis().get(_pause_key(connection))
-    return max(0.0, (int(value) - _now_ms()) / 1000) if value else 0.0
+    local = _local_pauses.get(connection.key, 0)
+    try:
+        value = coordination_redis().get(_pause_key(connection))
+    except redis.RedisError:
+        value = None
+        if local <= _now_ms():
+            raise
+    until = max(local, int(value) if value else 0)
+    return max(0.0, (until - _now_ms()) / 1000)
 
 
 def _take_token(connection: Connection) -> float:
@@ -182,18 +193,16 @@ def _must_wait(connection: Connection) -> float:
 
 
 def before_call(connection: Connection) -> None:
-    """Wait for the connection's pause to pass, or raise Paused. Revokes wait in place for a short
-    pause (a thread is cheap; a re-queue costs a broker round trip); grants and web requests don't,
-    and grants come back a little after the pause so the revokes waiting for it go first."""
-    max_wait = settings.ELEVATE_GATE_MAX_WAIT_SECONDS if current_urgency() == REVOKE else 0.0
-    left = remaining_budget()
-    if left is not None:
-        max_wait = 0.0
+    """Wait for the connection's pause to pass (a thread is cheap; a re-queue costs a broker round
+    trip and loses the step's place), or raise Paused when it is longer than the step may wait.
+    Web requests never wait. Grants come back a little after the pause ends, so the revokes
+    waiting for the same pause go first."""
+    max_wait = 0.0 if remaining_budget() is not None else float(settings.ELEVATE_GATE_MAX_WAIT_SECONDS)
     waited = 0.0
     while (wait := _must_wait(connection)) > 0:
+        if current_urgency() != REVOKE:
+            wait += random.uniform(0.2, 1.0)  # jitter: revokes first, and no thundering herd
         if waited + wait > max_wait:
-            if current_urgency() != REVOKE:
-                wait += random.uniform(0.2, 1.0)
             raise Paused(wait)
         time.sleep(wait)
         waited += wait
@@ -220,7 +229,9 @@ def after_answer(connection: Connection, status: int | None, retry_after: float 
 
 def _pause(client: redis.Redis, connection: Connection, seconds: float) -> None:
     now_ms = _now_ms()
-    client.eval(_EXTEND_PAUSE, 1, _pause_key(connection), now_ms + int(seconds * 1000), now_ms)
+    until = now_ms + int(seconds * 1000)
+    _local_pauses[connection.key] = max(_local_pauses.get(connection.key, 0), until)
+    client.eval(_EXTEND_PAUSE, 1, _pause_key(connection), until, now_ms)
 
 
 def paused_connections() -> dict[str, float]:

@@ -77,7 +77,7 @@ class Chaos:
     late_seconds: float = 15.0
 
     def draw(self) -> str:
-        roll = random.random()  # noqa: S311 (fault injection, not security)
+        roll = random.random()
         for outcome, rate in (("429", self.rate_429), ("500", self.rate_500), ("late", self.rate_late)):
             if roll < rate:
                 return outcome
@@ -265,14 +265,18 @@ def _make_handler(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
                 payload = response.body
             else:
                 payload = b"" if response.body is None else json.dumps(response.body).encode()
-            self.send_response(response.status)
-            for key, value in (response.headers or {}).items():
-                self.send_header(key, value)
-            if payload and "Content-Type" not in (response.headers or {}):
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(response.status)
+                for key, value in (response.headers or {}).items():
+                    self.send_header(key, value)
+                if payload and "Content-Type" not in (response.headers or {}):
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting (a late answer)
+                return
             if response.status == 429:
                 retry_after = float((response.headers or {}).get("Retry-After") or 0)
                 sent = time.monotonic()
