@@ -171,7 +171,13 @@ def _grant_at_provider(elevation: Elevation) -> tuple[str, object]:
         except NotFound:
             status = None
         except ProviderError as exc:
-            raise _Polling(exc.message, retry_after=exc.retry_after, gated=exc.gated) from exc
+            raise _Polling(
+                exc.message,
+                permanent=exc.permanent,
+                retry_after=exc.retry_after,
+                status_code=exc.status_code,
+                gated=exc.gated,
+            ) from exc
         if status is not None and status.state in ("active", "pending"):
             return status.state, status.expires_at
         # The grant we started is gone (ended or never took): start a fresh one.

@@ -234,6 +234,18 @@ def _pause(client: redis.Redis, connection: Connection, seconds: float) -> None:
     client.eval(_EXTEND_PAUSE, 1, _pause_key(connection), until, now_ms)
 
 
+def forget_pauses() -> None:
+    """Drop every pause, budget and error run (tests; an operator after fixing a connection)."""
+    _local_pauses.clear()
+    try:
+        client = coordination_redis()
+        keys = list(client.scan_iter(match="elevate:gate:*", count=500))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError as exc:
+        log.warning("provider gate: could not clear the pauses in Redis (%s)", exc)
+
+
 def paused_connections() -> dict[str, float]:
     """Seconds of pause left per connection key (for /metrics)."""
     client = coordination_redis()

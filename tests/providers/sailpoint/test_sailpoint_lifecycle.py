@@ -145,6 +145,9 @@ def test_failing_workflow_fails_the_elevation_without_retrying(
 
     assert execution.grant_step(elevation.pk) is not None  # accepted, not yet confirmed
     assert execution.grant_step(elevation.pk) is None
+    # It was accepted, so it is looked for and removed before the row fails.
+    assert state_of(elevation) == State.REVOKING
+    assert execution.revoke_step(elevation.pk) is None
 
     assert state_of(elevation) == State.FAILED
     assert "Source is in maintenance" in Elevation.objects.get(pk=elevation.pk).last_error
