@@ -90,9 +90,10 @@ def test_a_run_of_server_errors_pauses_the_connection(echo):
         with pytest.raises(base.ProviderError) as error:
             base.send(client, "POST", "/grant", "grant")
         assert error.value.may_have_applied
-    with pytest.raises(base.ProviderError) as paused:
+    with gate.budget(5), pytest.raises(base.ProviderError) as paused:  # a web request does not wait
         base.send(client, "POST", "/grant", "grant")
     assert paused.value.gated
+    assert len(echo.arrivals) == gate.SERVER_ERROR_RUN
 
 
 def test_a_revoke_waits_in_place_for_a_short_pause_and_then_goes(echo):
