@@ -10,7 +10,7 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from requests_app import identity_problems, policy, selectors
 from requests_app.errors import PortalError
 from requests_app.lifecycle import State
-from requests_app.models import Device, Elevation, Policy, ProviderConnection, User
+from requests_app.models import Device, Elevation, Policy, ProviderConnection, User, UserAuthorization
 
 CUSTOM = "custom"
 # States in which the owner may still push the expiry out, or end the elevation early.
@@ -122,6 +122,11 @@ class RequestForm(forms.Form):
         """Why the user's address matched no account on an enabled provider (no-devices help)."""
         connection_ids = list(ProviderConnection.objects.filter(enabled=True).values_list("pk", flat=True))
         return identity_problems.for_user(self.user.pk, connection_ids)
+
+    def sailpoint_to_connect(self) -> bool:
+        """Whether an enabled SailPoint connection waits for this user to connect their identity."""
+        connected = UserAuthorization.objects.filter(user=self.user, revoked_at=None).values("connection_id")
+        return ProviderConnection.objects.filter(kind="sailpoint", enabled=True).exclude(pk__in=connected).exists()
 
     @staticmethod
     def _presets(rules: Policy) -> list[int]:

@@ -173,15 +173,27 @@ class SailPointProvider(Provider):
         return str(connection_id)
 
     def preflight(self, request: GrantRequest) -> list[str]:
-        """Checks that need no call: a connected identity and the period limit. Idempotent."""
-        self._entitlement_connection_id(request)
-        UserTokens.for_identity(self.connection, request.user_external_id)
+        """A connected identity, the period limit, and the entitlement connection still being the
+        employee's own JIT connection. Reads only; a check that cannot run raises a transient error."""
+        connection_id = self._entitlement_connection_id(request)
         limit = self.options.get("max_activation_minutes")
         minutes = minutes_between(request.starts_at or _now(), request.expires_at)
         if limit and minutes > int(limit):
             raise ProviderError(
                 f"SailPoint allows at most {limit} minutes per activation; {minutes} requested",
                 permanent=True,
+            )
+        try:
+            with self.client(request.user_external_id) as client:
+                mine = {_first_text(record, "connectionId", "id") for record in client.my_jit_connections()}
+        except NotFound:
+            return []  # a tenant without the listing: SailPoint's own check at activation decides
+        if connection_id not in mine:
+            raise ProviderError(
+                "This SailPoint entitlement is not one of your own JIT connections (any more), so SailPoint "
+                "would refuse to activate it; pick another, or ask your SailPoint administrator.",
+                permanent=True,
+                status_code=403,
             )
         return []
 

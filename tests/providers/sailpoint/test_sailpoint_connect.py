@@ -159,6 +159,13 @@ def test_the_request_page_prompts_an_employee_who_never_connected(sailpoint, con
     page = employee_client.get("/request/").content.decode()
 
     assert "Connect SailPoint on the SailPoint page (/sailpoint/) for SailPoint" in page
+    assert '<a class="btn btn-primary" href="/sailpoint/">Connect SailPoint</a>' in page
+
+
+def test_the_connect_link_goes_once_the_employee_connected(sailpoint, connection, employee, employee_client):
+    connect_identity(sailpoint, employee, connection)
+
+    assert 'href="/sailpoint/">Connect SailPoint' not in employee_client.get("/request/").content.decode()
 
 
 def test_connecting_lists_the_employees_jit_connections_as_devices(sailpoint, connection, employee):

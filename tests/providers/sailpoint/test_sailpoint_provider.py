@@ -367,6 +367,29 @@ def test_preflight_refuses_periods_over_the_configured_maximum(connection, provi
     assert connection.provider.preflight(jane_request(60)) == []
 
 
+def test_preflight_refuses_an_entitlement_connection_that_is_not_the_employees(
+    sailpoint, provider, jane_authorization, jane_request
+):
+    omars = sailpoint.add_connection(identity="omar@example.com")
+
+    with pytest.raises(ProviderError, match="not one of your own JIT connections") as caught:
+        provider.preflight(grant_request(jane_authorization, omars))
+
+    assert caught.value.permanent
+    assert provider.preflight(jane_request()) == []
+    assert sailpoint.calls("POST", "^/jit-activations/") == []
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_preflight_that_cannot_run_raises_a_transient_error(sailpoint, provider, jane_request, status):
+    sailpoint.add_fault(method="GET", path="^/entitlement-connections/", status=status, retry_after="3")
+
+    with pytest.raises(ProviderError) as caught:
+        provider.preflight(jane_request())
+
+    assert not caught.value.permanent and caught.value.retry_after == 3.0
+
+
 def test_preflight_of_an_employee_without_tokens_prompts_to_connect(connection, provider, jane_request):
     request = jane_request()
     UserAuthorization.objects.update(refresh_token="", revoked_at=datetime.now(UTC))
