@@ -63,6 +63,14 @@ def sailpoint_connect_complete(
             "SailPoint's answer had no identity or no refresh token: the OAuth client must allow the "
             "AUTHORIZATION_CODE and REFRESH_TOKEN grant types (see the README's SailPoint section)."
         )
+    taken = UserAuthorization.objects.filter(connection=connection, subject_id=subject, revoked_at=None).exclude(
+        user=user
+    )
+    if taken.exists():
+        raise PortalError(
+            "This SailPoint identity is already connected to another Elevate account; sign in to SailPoint "
+            "as yourself, or ask an admin to revoke the other connection."
+        )
     with transaction.atomic():
         authorization, created = UserAuthorization.objects.update_or_create(
             user=user,

@@ -85,6 +85,16 @@ def test_a_code_without_its_pkce_verifier_is_refused_by_the_simulator(sailpoint,
         )
 
 
+def test_an_identity_connected_to_another_account_is_refused(sailpoint, connection, employee, outsider):
+    connect_identity(sailpoint, employee, connection)
+    sailpoint.identities[outsider.email] = sailpoint.identity_id(employee.email)  # signs in as Erin
+
+    with pytest.raises(services.PortalError, match="already connected to another Elevate account"):
+        connect_identity(sailpoint, outsider, connection)
+
+    assert not UserAuthorization.objects.filter(user=outsider).exists()
+
+
 def test_a_denied_authorization_says_so(sailpoint, connection, employee_client):
     start(employee_client, connection)
     state = employee_client.session["sailpoint_oauth"]["state"]
