@@ -16,8 +16,10 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 
+from requests_app import crypto
 from requests_app.clock import now
 from requests_app.models import ProviderConnection, UserAuthorization
 from requests_app.providers.base import ProviderError
@@ -130,11 +132,13 @@ class UserTokens:
     def renew(self) -> None:
         auth = self.authorization
         connection = auth.connection
+        stored = auth.refresh_token
+        refresh_token = latest_refresh_token(stored)
         form = {
             "grant_type": "refresh_token",
             "client_id": connection.client_id,
             "client_secret": connection.secret,
-            "refresh_token": auth.refresh_token,
+            "refresh_token": refresh_token,
         }
         try:
             payload = request_token(token_url(connection), form, "SailPoint token renewal")
@@ -142,23 +146,50 @@ class UserTokens:
             if not exc.permanent:
                 raise
             fresh = UserAuthorization.objects.filter(pk=auth.pk).first()
-            if fresh is not None and fresh.is_live and fresh.refresh_token != auth.refresh_token:
+            if fresh is not None and fresh.is_live and fresh.refresh_token != stored:
                 self.authorization = fresh  # another worker renewed (and rotated) it first
                 return self.renew()
             raise ProviderError(
                 connect_prompt(
-                    connection.name, "SailPoint no longer accepts your connection (it expired or was revoked there)"
+                    connection.name, "SailPoint no longer accepts your connection (expired or revoked there)"
                 ),
                 permanent=True,
                 status_code=401,
             ) from exc
         auth.access_token = payload["access_token"]
         auth.access_expires_at = expiry_of(payload)
-        auth.refresh_token = payload.get("refresh_token") or auth.refresh_token
+        auth.refresh_token = payload.get("refresh_token") or refresh_token
         auth.refreshed_at = now()
+        if auth.refresh_token != stored:
+            remember_successor(refresh_token, auth.refresh_token)
         UserAuthorization.objects.filter(pk=auth.pk, revoked_at=None).update(
             access_token=auth.access_token,
             access_expires_at=auth.access_expires_at,
             refresh_token=auth.refresh_token,
             refreshed_at=auth.refreshed_at,
         )
+
+
+# A rotated refresh token is spent the moment SailPoint answers. The row is written inside the
+# caller's transaction (a grant step holds one), and a rollback would lose the only valid token;
+# so each rotation is also kept, encrypted, in the cache (outside any transaction), keyed by a
+# digest of the token it replaced, and a renewal follows that chain from the stored token first.
+SUCCESSOR_SECONDS = 30 * 24 * 3600
+
+
+def _successor_key(refresh_token: str) -> str:
+    return "sailpoint-refresh-successor:" + hashlib.sha256(refresh_token.encode()).hexdigest()
+
+
+def remember_successor(old: str, new: str) -> None:
+    cache.set(_successor_key(old), crypto.encrypt(new), SUCCESSOR_SECONDS)
+
+
+def latest_refresh_token(refresh_token: str) -> str:
+    """The newest token that rotation made from `refresh_token` (itself when there is none)."""
+    for _ in range(10):  # a chain grows by one per rotation that lost its write: stays short
+        successor = cache.get(_successor_key(refresh_token))
+        if not successor:
+            break
+        refresh_token = crypto.decrypt(successor)
+    return refresh_token

@@ -183,6 +183,22 @@ def test_an_access_token_about_to_expire_is_renewed_before_use(sailpoint, provid
     assert ("POST", "/jit-activations/v1/activate", 401) not in sailpoint.calls()
 
 
+def test_a_rotated_refresh_token_survives_a_rolled_back_transaction(
+    sailpoint, provider, jane_request, jane_authorization
+):
+    from django.db import transaction
+
+    UserAuthorization.objects.filter(pk=jane_authorization.pk).update(access_expires_at=datetime.now(UTC))
+    with pytest.raises(RuntimeError), transaction.atomic():
+        provider.grant(jane_request())  # renews (SailPoint rotates the refresh token) and activates
+        raise RuntimeError("the grant step failed after the call: its writes roll back")
+    stored = UserAuthorization.objects.get(pk=jane_authorization.pk)
+    assert stored.refresh_token == jane_authorization.refresh_token  # the old, spent one
+
+    assert provider.status(provider.find_grant(jane_request()).reference).state == "active"
+    assert sailpoint.calls("POST", "^/oauth/token$")[-1][2] == 200
+
+
 def test_a_token_refused_with_401_is_renewed_once(sailpoint, provider, jane_request):
     result = provider.grant(jane_request())
     sailpoint.expire_tokens()
