@@ -78,8 +78,7 @@ def explain(error: _ErrorAnswer, what: str) -> ProviderError:
     text = f"{what}: SailPoint says: {error_texts(error.body)} (HTTP {code}"
     text += f", tracking id {tracking})" if tracking else ")"
     if code == 404:
-        found = NotFound(text)
-        return found
+        return NotFound(text)
     return ProviderError(
         text, permanent=code < 500, retry_after=error.retry_after if code >= 500 else None, status_code=code
     )
