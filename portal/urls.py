@@ -17,6 +17,7 @@ urlpatterns = [
     path("integrations/", include("requests_app.integrations.urls")),
     path("auth/", include("requests_app.auth.urls")),
     path("helpdesk/jumpcloud/", include("requests_app.providers.jumpcloud.urls")),
+    path("sailpoint/", include("requests_app.providers.sailpoint.urls")),
     path("helpdesk/", include("requests_app.helpdesk.urls")),
     path("approvals/", include("requests_app.approvals.urls")),
     path("audit/", include("requests_app.auditing.urls")),

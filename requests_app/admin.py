@@ -5,8 +5,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from requests_app import audit
-from requests_app.models import AuditEvent, Device, Elevation, Policy, ProviderConnection, User
+from requests_app.models import AuditEvent, Device, Elevation, Policy, ProviderConnection, User, UserAuthorization
 from requests_app.providers.jumpcloud.admin import test_connection
+from requests_app.providers.sailpoint.admin import UserAuthorizationAdmin
 
 
 @admin.register(User)
@@ -104,3 +105,6 @@ class AuditEventAdmin(ElevationAdmin):
     list_display = ("seq", "at", "actor_label", "action", "target_label")
     list_filter = ("action",)
     search_fields = ("actor_label", "target_label", "action")
+
+
+admin.site.register(UserAuthorization, UserAuthorizationAdmin)

@@ -136,3 +136,21 @@ def make_persona(email: str, *roles: str, **fields):
     user = User.objects.create_user(username=email, email=email, password="pw-" + email, **fields)
     user.groups.set(Group.objects.filter(name__in=roles))
     return User.objects.get(pk=user.pk)
+
+
+def connect_sailpoint_identity(sailpoint, user, connection):
+    """The whole SailPoint authorization-code flow over HTTP: Elevate's authorize URL, the
+    simulated tenant's login (signed in as `user`), the redirect with code and state, and the
+    code exchange. Returns the stored UserAuthorization."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import httpx
+
+    from requests_app.providers.sailpoint import services
+
+    url, pending = services.sailpoint_connect_start(connection=connection)
+    sailpoint.sign_in_as(user.email)
+    answer = httpx.get(url, follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
+    return services.sailpoint_connect_complete(user=user, pending=pending, state=query["state"], code=query["code"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.signals import user_logged_in
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.dispatch import receiver
@@ -16,6 +17,20 @@ def claims_of(sociallogin) -> dict:
     """The user's claims as the IdP sent them this time (userinfo preferred, else the ID token)."""
     data = sociallogin.account.extra_data or {}
     return data.get("userinfo") or data.get("id_token") or data
+
+
+def address_as_sent(user: User) -> str:
+    """The user's e-mail address with the capitals the identity provider sent, else `user.email`.
+
+    The portal keeps addresses in lower case; some providers (JumpCloud's v1 filter) match them
+    case-sensitively, so the original spelling is the best first guess there.
+    """
+    for extra_data in SocialAccount.objects.filter(user=user).values_list("extra_data", flat=True):
+        data = extra_data or {}
+        sent = str((data.get("userinfo") or data.get("id_token") or data).get("email") or "").strip()
+        if sent and sent.casefold() == (user.email or "").casefold():
+            return sent
+    return user.email
 
 
 def roles_from_claims(claims: dict) -> set[str] | None:

@@ -6,6 +6,7 @@ from requests_app.models.demo import DemoGrant
 from requests_app.models.devices import Device, ProviderIdentity
 from requests_app.models.elevations import Approval, Elevation, Heartbeat
 from requests_app.models.policies import Policy
+from requests_app.models.user_authorizations import UserAuthorization
 from requests_app.models.users import User
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "ProviderConnection",
     "ProviderIdentity",
     "User",
+    "UserAuthorization",
 ]
