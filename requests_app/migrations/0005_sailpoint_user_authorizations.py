@@ -11,7 +11,7 @@ import requests_app.crypto
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0003_page_indexes"),
+        ("requests_app", "0004_engine_possibly_granted"),
     ]
 
     operations = [
