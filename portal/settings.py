@@ -189,6 +189,7 @@ ELEVATE_EXTRA_BEAT = {
     "jira token expiry warning": (6 * 3600, "integrations.warn_expiring_jira_tokens"),
     "requeue stale notifications": (120, "integrations.requeue_stale"),
     "audit chain verify": (300, "requests_app.audit_verify"),  # checkpoint for the audit dashboard
+    "open missed attestations": (900, "attestation.open_missed"),
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -18,5 +18,6 @@ urlpatterns = [
     path("helpdesk/", include("requests_app.helpdesk.urls")),
     path("approvals/", include("requests_app.approvals.urls")),
     path("audit/", include("requests_app.auditing.urls")),
+    path("attestations/", include("requests_app.attestation.urls")),
     path("", include("requests_app.urls")),
 ]

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 
 from requests_app import audit, policy
+from requests_app.attestation.services import check_may_request
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation, PortalError, ProviderUnavailable, StaleTransition
 from requests_app.lifecycle import LIVE_STATES, State, transition
@@ -151,6 +152,8 @@ def elevation_create(
     The one place new elevations are written: the device form, Jira and group mode call it
     after their own checks. One transaction, so a refused route leaves nothing behind.
     """
+    if not fields.get("break_glass"):  # an emergency is never held up by paperwork
+        check_may_request(fields["beneficiary"])
     current = now()
     fields["ticket_ref"] = (fields.get("ticket_ref") or "").strip()[:100]
     with transaction.atomic():

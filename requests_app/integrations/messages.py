@@ -103,6 +103,9 @@ def render(event: str, elevation, *, recipient=None, bind_links: bool = True, de
             ("Approve", links.make_link(action="approve", elevation=elevation, user=user)),
             ("Deny", links.make_link(action="deny", elevation=elevation, user=user)),
         ]
+    elif event in ("expired", "revoked") and elevation.activated_at and _is_beneficiary(recipient, elevation):
+        # The "ended" message asks what the rights were used for (requests_app/attestation).
+        action_links = [("Say what you did with it", attest_url(elevation))]
     elif event == "expiring_soon" and elevation.extensions < rules_of(elevation).max_extensions:
         minutes = (rules_of(elevation).increments or [15])[0]
         label = f"Extend by {policy.human_minutes(minutes)}"
@@ -113,6 +116,14 @@ def render(event: str, elevation, *, recipient=None, bind_links: bool = True, de
         fields,
         [*action_links, ("Open in Elevate", portal_url(elevation))],
     )
+
+
+def attest_url(elevation) -> str:
+    return settings.ELEVATE_BASE_URL + reverse("attestation:attest", args=[elevation.public_id])
+
+
+def _is_beneficiary(recipient, elevation) -> bool:
+    return recipient is not None and recipient.pk == elevation.beneficiary_id
 
 
 def render_admin_alert(text: str, url: str = "") -> Rendered:

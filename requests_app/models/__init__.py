@@ -1,5 +1,6 @@
 """The domain's models, one module per concept."""
 
+from requests_app.models.attestations import Attestation
 from requests_app.models.audit import AuditChainHead, AuditCheckpoint, AuditEvent
 from requests_app.models.connections import ProviderConnection
 from requests_app.models.demo import DemoGrant
@@ -10,6 +11,7 @@ from requests_app.models.users import User
 
 __all__ = [
     "Approval",
+    "Attestation",
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
