@@ -183,6 +183,11 @@ ELEVATE_GRANT_MAX_ATTEMPTS = env_int("ELEVATE_GRANT_MAX_ATTEMPTS", 6)
 ELEVATE_REVOKE_ALERT_ATTEMPTS = env_int("ELEVATE_REVOKE_ALERT_ATTEMPTS", 3)
 ELEVATE_RETRY_BASE_SECONDS = env_int("ELEVATE_RETRY_BASE_SECONDS", 5)
 ELEVATE_RETRY_MAX_SECONDS = env_int("ELEVATE_RETRY_MAX_SECONDS", 300)
+# The auditors' review queue (requests_app/reviews): besides every break-glass and every elevation
+# over its policy's review threshold, this percentage of the rest, drawn when each one ends by an
+# HMAC of its public id under this key (so the draw can be reproduced, but not predicted by users).
+ELEVATE_REVIEW_SAMPLE_PERCENT = env_int("ELEVATE_REVIEW_SAMPLE_PERCENT", 5)
+ELEVATE_REVIEW_SAMPLE_KEY = env_secret("ELEVATE_REVIEW_SAMPLE_KEY", "") or f"review-sample:{SECRET_KEY}"
 # Periodic tasks of add-ons: {"name": (seconds, "task name")}; portal/celery.py schedules them.
 ELEVATE_EXTRA_BEAT = {
     "expiry reminders": (60, "integrations.send_expiry_reminders"),
@@ -190,6 +195,7 @@ ELEVATE_EXTRA_BEAT = {
     "requeue stale notifications": (120, "integrations.requeue_stale"),
     "audit chain verify": (300, "requests_app.audit_verify"),  # checkpoint for the audit dashboard
     "open missed attestations": (900, "attestation.open_missed"),
+    "select missed reviews": (900, "reviews.select_missed"),
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -19,5 +19,6 @@ urlpatterns = [
     path("approvals/", include("requests_app.approvals.urls")),
     path("audit/", include("requests_app.auditing.urls")),
     path("attestations/", include("requests_app.attestation.urls")),
+    path("reviews/", include("requests_app.reviews.urls")),
     path("", include("requests_app.urls")),
 ]

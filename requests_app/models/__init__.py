@@ -7,6 +7,7 @@ from requests_app.models.demo import DemoGrant
 from requests_app.models.devices import Device, ProviderIdentity
 from requests_app.models.elevations import Approval, Elevation, Heartbeat
 from requests_app.models.policies import Policy
+from requests_app.models.reviews import ReviewItem
 from requests_app.models.users import User
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "Policy",
     "ProviderConnection",
     "ProviderIdentity",
+    "ReviewItem",
     "User",
 ]

@@ -53,6 +53,9 @@ class Policy(models.Model):
     attestation_blocks_requests = models.BooleanField(
         default=False, help_text="An overdue attestation refuses new requests until it is given."
     )
+    review_over_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Elevations longer than this in total go to the auditors' review queue."
+    )
 
     class Meta:
         ordering = ["-is_default", "-priority", "name"]
