@@ -196,6 +196,7 @@ ELEVATE_EXTRA_BEAT = {
     "audit chain verify": (300, "requests_app.audit_verify"),  # checkpoint for the audit dashboard
     "open missed attestations": (900, "attestation.open_missed"),
     "select missed reviews": (900, "reviews.select_missed"),
+    "manager digests": (6 * 3600, "digests.send_weekly"),  # keyed per week: sends once, early Monday
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,20 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, ("Elevate", {"fields": ("timezone", "manager")}))
     list_display = ("email", "username", "first_name", "last_name", "is_staff")
     search_fields = ("email", "username", "first_name", "last_name")
+    list_filter = (*BaseUserAdmin.list_filter, ("manager", admin.RelatedOnlyFieldListFilter))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "manager" in form.changed_data:  # the manager receives the weekly digest of this user
+            before = form.initial.get("manager")
+            audit.record(
+                "user.manager_changed",
+                actor=request.user,
+                target=obj,
+                before={"manager": str(User.objects.filter(pk=before).first() or "") or None},
+                after={"manager": obj.manager.email if obj.manager_id else None},
+                reason="Set in the admin.",
+            )
 
 
 class ProviderConnectionForm(forms.ModelForm):

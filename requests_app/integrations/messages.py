@@ -26,6 +26,8 @@ TITLES = {
     "denied": "Temporary admin request denied",
     "admin_alert": "Elevate needs an admin",
 }
+# The footer under every e-mail, but those that are not a preference (the managers' digest).
+PREFERENCE_FOOTER = "-- Elevate (you can change these e-mails under Notifications in the portal)"
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Rendered:
     text: str
     fields: list[tuple[str, str]] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)  # (label, absolute url)
+    footer: str = PREFERENCE_FOOTER
 
     def email(self) -> tuple[str, str]:
         lines = [self.text, ""]
@@ -41,7 +44,7 @@ class Rendered:
         if self.links:
             lines.append("")
             lines += [f"{label}: {url}" for label, url in self.links]
-        lines += ["", "-- Elevate (you can change these e-mails under Notifications in the portal)"]
+        lines += ["", self.footer]
         return f"[Elevate] {self.title}", "\n".join(lines)
 
     def slack(self) -> SlackMessage:
@@ -124,6 +127,17 @@ def attest_url(elevation) -> str:
 
 def _is_beneficiary(recipient, elevation) -> bool:
     return recipient is not None and recipient.pk == elevation.beneficiary_id
+
+
+def render_payload(payload: dict) -> Rendered:
+    """A message composed elsewhere and kept in the delivery's payload (the managers' digest)."""
+    return Rendered(
+        payload["title"],
+        payload["text"],
+        [tuple(pair) for pair in payload.get("fields", [])],
+        [tuple(pair) for pair in payload.get("links", [])],
+        footer=payload.get("footer", PREFERENCE_FOOTER),
+    )
 
 
 def render_admin_alert(text: str, url: str = "") -> Rendered:

@@ -7,11 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from requests_app.errors import PortalError
-from requests_app.reviews import selectors, services
-from requests_app.reviews.forms import DecisionForm
+from requests_app.models import Elevation
+from requests_app.reviews import links, selectors, services
+from requests_app.reviews.forms import DecisionForm, RaiseForm
 
 PAGE_SIZE = 50
 SERVICES = {
@@ -65,3 +66,30 @@ def decide(request, public_id):
     else:
         messages.success(request, notice)
     return redirect("reviews:queue")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def raise_from_digest(request, token):
+    """A manager's "this looks wrong" from their digest: confirm with a comment, then one POST."""
+    try:
+        link = links.read_raise_link(token)
+        if link.manager_id != request.user.pk:
+            raise links.LinkInvalid("This link was sent to someone else. Sign in as that person.")
+    except links.LinkInvalid as exc:
+        return render(request, "reviews/raise.html", {"problem": exc.message}, status=400)
+    elevation = (
+        Elevation.objects.select_related("beneficiary", "device").filter(public_id=link.elevation_public_id).first()
+    )
+    if elevation is None:
+        raise Http404("No such elevation.")
+    form = RaiseForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            services.review_raise(elevation=elevation, raised_by=request.user, comment=form.cleaned_data["comment"])
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Thank you: the auditors will look at it.")
+            return redirect("requests_app:my_elevations")
+    return render(request, "reviews/raise.html", {"elevation": elevation, "form": form})
