@@ -20,5 +20,6 @@ urlpatterns = [
     path("audit/", include("requests_app.auditing.urls")),
     path("attestations/", include("requests_app.attestation.urls")),
     path("reviews/", include("requests_app.reviews.urls")),
+    path("evidence/", include("requests_app.evidence.urls")),
     path("", include("requests_app.urls")),
 ]

@@ -6,6 +6,7 @@ from requests_app.models.connections import ProviderConnection
 from requests_app.models.demo import DemoGrant
 from requests_app.models.devices import Device, ProviderIdentity
 from requests_app.models.elevations import Approval, Elevation, Heartbeat
+from requests_app.models.evidence import EvidencePack
 from requests_app.models.policies import Policy
 from requests_app.models.reviews import ReviewItem
 from requests_app.models.users import User
@@ -19,6 +20,7 @@ __all__ = [
     "DemoGrant",
     "Device",
     "Elevation",
+    "EvidencePack",
     "Heartbeat",
     "Policy",
     "ProviderConnection",
