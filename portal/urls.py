@@ -17,6 +17,7 @@ urlpatterns = [
     path("helpdesk/jumpcloud/", include("requests_app.providers.jumpcloud.urls")),
     path("helpdesk/", include("requests_app.helpdesk.urls")),
     path("approvals/", include("requests_app.approvals.urls")),
+    path("audit/insights/", include("requests_app.insights.urls")),
     path("audit/", include("requests_app.auditing.urls")),
     path("attestations/", include("requests_app.attestation.urls")),
     path("reviews/", include("requests_app.reviews.urls")),
