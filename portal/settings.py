@@ -314,6 +314,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded and generated files (evidence packs): web and worker must share this directory, or
 # set STORAGES["default"] to a shared store.
 MEDIA_ROOT = Path(env_str("ELEVATE_MEDIA_DIR") or VAR_DIR / "media")
+# The evidence pack's PDF uses DejaVu Sans from here when it is installed (else Latin-1 only).
+ELEVATE_PDF_FONT_DIR = env_str("ELEVATE_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

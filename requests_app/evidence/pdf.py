@@ -1,8 +1,8 @@
 """The pack's summary.pdf, drawn with fpdf2 (pure Python: no system libraries in the worker).
 
-Text uses DejaVu Sans when the font is installed (ELEVATE_PDF_FONT_DIR, Debian's fonts-dejavu
-by default), else the PDF core font Helvetica, which holds only Latin-1: other characters are
-then replaced by "?" rather than failing the pack.
+Text uses DejaVu Sans when the font is installed (settings.ELEVATE_PDF_FONT_DIR, where Debian's
+fonts-dejavu puts it by default), else the PDF core font Helvetica, which holds only Latin-1:
+other characters are then replaced by "?" rather than failing the pack.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from fpdf import FPDF, XPos, YPos
 
 from requests_app.evidence import controls
 
-DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 LIST_LIMIT = 40  # rows per exception list in the PDF (the CSV files have them all)
 # Typographic quotes, dashes and arrows as their ASCII look-alikes for the Latin-1 core font.
 TYPOGRAPHY = str.maketrans({
@@ -50,7 +49,7 @@ class _Pdf(FPDF):
         self.set_auto_page_break(auto=True, margin=15)
         self.set_title("Elevate evidence pack")
         self.set_creator("Elevate")
-        font_dir = Path(getattr(settings, "ELEVATE_PDF_FONT_DIR", DEFAULT_FONT_DIR))
+        font_dir = Path(settings.ELEVATE_PDF_FONT_DIR)
         regular, bold = font_dir / "DejaVuSans.ttf", font_dir / "DejaVuSans-Bold.ttf"
         self.unicode = regular.exists() and bold.exists()
         if self.unicode:
