@@ -5,7 +5,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from requests_app import audit
-from requests_app.models import AuditEvent, Device, Elevation, Policy, ProviderConnection, User
+from requests_app.models import (
+    Attestation,
+    AuditEvent,
+    Device,
+    Elevation,
+    EvidencePack,
+    Policy,
+    ProviderConnection,
+    ReviewItem,
+    User,
+)
 from requests_app.providers.jumpcloud.admin import test_connection
 
 
@@ -118,3 +128,25 @@ class AuditEventAdmin(ElevationAdmin):
     list_display = ("seq", "at", "actor_label", "action", "target_label")
     list_filter = ("action",)
     search_fields = ("actor_label", "target_label", "action")
+
+
+# After use: written only by their services (which audit every step); the admin shows them.
+@admin.register(Attestation)
+class AttestationAdmin(ElevationAdmin):
+    list_display = ("elevation", "required", "due_at", "attested_at", "blocks_requests")
+    list_filter = ("required", "blocks_requests")
+    search_fields = ("elevation__beneficiary__email", "text", "ticket_ref")
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(ElevationAdmin):
+    list_display = ("elevation", "origin", "status", "decided_by", "created_at")
+    list_filter = ("origin", "status")
+    search_fields = ("elevation__beneficiary__email", "comment", "raised_comment")
+
+
+@admin.register(EvidencePack)
+class EvidencePackAdmin(ElevationAdmin):
+    list_display = ("period_label", "requested_by", "status", "sha256", "created_at")
+    list_filter = ("status",)
+    search_fields = ("period_label", "requested_by__email", "sha256")

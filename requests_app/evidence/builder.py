@@ -50,12 +50,20 @@ class _Hashing:
         return self.target.write(data)
 
 
+TABLES = (
+    ("elevations.csv", tables.ELEVATION_HEADER, tables.elevation_rows, "the elevations"),
+    ("break_glass.csv", tables.BREAK_GLASS_HEADER, tables.break_glass_rows, "break-glass"),
+    ("reviews.csv", tables.REVIEW_HEADER, tables.review_rows, "the reviews"),
+    ("failed_revokes_and_drift.csv", tables.PROBLEM_HEADER, tables.problem_rows, "failed revokes and drift"),
+    ("policy_changes.csv", tables.POLICY_HEADER, tables.policy_rows, "policy changes"),
+)
+
+
 def build(pack: EvidencePack, *, progress: Progress) -> Built:
-    period = Period(pack.period_start, pack.period_end)
+    """Write the pack into a temporary ZIP (removed again if anything fails) and return it."""
     progress(2, "Verifying the audit trail")
     chain = verify.verify_and_checkpoint(full=True)
     head_seq, head_hash = verify.chain_head()
-    sums: dict[str, str] = {}
     descriptor, name = tempfile.mkstemp(prefix="evidence-", suffix=".zip")
     path = Path(name)
     try:
@@ -63,45 +71,41 @@ def build(pack: EvidencePack, *, progress: Progress) -> Built:
             open(descriptor, "wb") as handle,
             zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive,
         ):
-
-            def write(name: str, chunks: Iterable[bytes | str]) -> None:
-                with archive.open(name, "w", force_zip64=True) as member:
-                    hashing = _Hashing(member)
-                    for chunk in chunks:
-                        hashing.write(chunk)
-                sums[name] = hashing.digest.hexdigest()
-
-            filters = AuditFilters(start=period.start, end=period.end, query={"period": pack.period_label})
-            exported_at = timezone.now().isoformat()
-            for percent, format in ((10, "csv"), (40, "jsonl")):
-                progress(percent, f"Exporting the events ({format.upper()})")
-                write(f"events.{format}", Export(format, filters, head_seq, head_hash, exported_at).stream())
-            tables_to_write = (
-                ("elevations.csv", tables.ELEVATION_HEADER, tables.elevation_rows, "the elevations"),
-                ("break_glass.csv", tables.BREAK_GLASS_HEADER, tables.break_glass_rows, "break-glass"),
-                ("reviews.csv", tables.REVIEW_HEADER, tables.review_rows, "the reviews"),
-                (
-                    "failed_revokes_and_drift.csv",
-                    tables.PROBLEM_HEADER,
-                    tables.problem_rows,
-                    "failed revokes and drift",
-                ),
-                ("policy_changes.csv", tables.POLICY_HEADER, tables.policy_rows, "policy changes"),
-            )
-            for n, (filename, header, rows, what) in enumerate(tables_to_write):
-                progress(70 + n * 4, f"Writing {what}")
-                write(filename, _csv(header, rows(period)))
-            write("control_map.csv", _csv(controls.HEADER, controls.rows()))
-            progress(92, "Drawing the PDF summary")
-            files = [*sorted(sums), "summary.pdf"]
-            write("summary.pdf", [pdf.render(_report(pack, period, chain, head_seq, head_hash, files))])
+            sums = _write_files(archive, pack, chain, head_seq, head_hash, progress)
             progress(98, "Writing the manifest")
-            manifest = "".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items()))
+            manifest = "".join(f"{digest}  {filename}\n" for filename, digest in sorted(sums.items()))
             archive.writestr("MANIFEST.sha256", manifest)
     except BaseException:
         path.unlink(missing_ok=True)  # nothing half-written is left behind
         raise
     return Built(path, hashlib.sha256(manifest.encode()).hexdigest(), head_seq, head_hash)
+
+
+def _write_files(archive, pack, chain, head_seq: int, head_hash: str, progress: Progress) -> dict[str, str]:
+    """Every file but the manifest, each hashed as it streams in; returns {name: SHA-256}."""
+    period = Period(pack.period_start, pack.period_end)
+    sums: dict[str, str] = {}
+
+    def write(filename: str, chunks: Iterable[bytes | str]) -> None:
+        with archive.open(filename, "w", force_zip64=True) as member:
+            hashing = _Hashing(member)
+            for chunk in chunks:
+                hashing.write(chunk)
+        sums[filename] = hashing.digest.hexdigest()
+
+    filters = AuditFilters(start=period.start, end=period.end, query={"period": pack.period_label})
+    exported_at = timezone.now().isoformat()
+    for percent, format in ((10, "csv"), (40, "jsonl")):
+        progress(percent, f"Exporting the events ({format.upper()})")
+        write(f"events.{format}", Export(format, filters, head_seq, head_hash, exported_at).stream())
+    for n, (filename, header, rows, what) in enumerate(TABLES):
+        progress(70 + n * 4, f"Writing {what}")
+        write(filename, _csv(header, rows(period)))
+    write("control_map.csv", _csv(controls.HEADER, controls.rows()))
+    progress(92, "Drawing the PDF summary")
+    files = [*sorted(sums), "summary.pdf", "MANIFEST.sha256"]
+    write("summary.pdf", [pdf.render(_report(pack, period, chain, head_seq, head_hash, files))])
+    return sums
 
 
 def _csv(header: tuple, rows: Iterable[tuple]) -> Iterable[str]:

@@ -126,5 +126,5 @@ def render(report: Report) -> bytes:
         pdf.set_font(pdf.family, "", 9)
         pdf.paragraph(f"Answered by {', '.join(control.files)}. {control.how}")
     pdf.heading("Files in this pack")
-    pdf.paragraph(", ".join(report.files) + ". MANIFEST.sha256 holds the SHA-256 sum of each.")
+    pdf.paragraph(", ".join(report.files) + ". MANIFEST.sha256 holds the SHA-256 sum of every other file.")
     return bytes(pdf.output())
