@@ -25,7 +25,7 @@ def attest(request, public_id):
     if elevation.beneficiary_id != request.user.pk:
         raise Http404("No such attestation.")
     attestation = attestations.attestation_of(elevation)
-    form = AttestationForm(request.POST or None)
+    form = AttestationForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
             attestation_submit(elevation=elevation, actor=request.user, **form.cleaned_data)

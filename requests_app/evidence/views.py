@@ -36,7 +36,10 @@ def _pack_or_404(public_id) -> EvidencePack:
 def packs(request):
     _auditor_or_404(request)
     today = timezone.localdate()
-    form = PackForm(request.POST or None, initial={"date_from": today.replace(day=1), "date_to": today})
+    form = PackForm(
+        request.POST if request.method == "POST" else None,
+        initial={"date_from": today.replace(day=1), "date_to": today},
+    )
     if form.is_bound and form.is_valid():
         try:
             services.pack_request(

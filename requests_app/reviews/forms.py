@@ -14,8 +14,8 @@ class DecisionForm(forms.Form):
 
 class RaiseForm(forms.Form):
     comment = forms.CharField(
-        label="What looks wrong?",
+        label="What looks wrong? (optional, but it helps the auditors)",
+        required=False,
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Say what looks wrong, so the auditors know what to check."},
     )

@@ -64,8 +64,9 @@ def reviews_select_missed() -> int:
 
 
 def review_raise(*, elevation: Elevation, raised_by: User, comment: str) -> ReviewItem:
-    """A manager says an elevation of their team looks wrong: it goes to the auditors."""
-    comment = _clean(comment, required=True)
+    """A manager says an elevation of their team looks wrong: it goes to the auditors (the
+    comment is optional: the click itself is the signal)."""
+    comment = _clean(comment, required=False)
     if elevation.beneficiary.manager_id != raised_by.pk:
         raise NotAllowed("Only the person's manager can raise this from the digest.")
     with transaction.atomic():

@@ -83,7 +83,7 @@ def raise_from_digest(request, token):
     )
     if elevation is None:
         raise Http404("No such elevation.")
-    form = RaiseForm(request.POST or None)
+    form = RaiseForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
             services.review_raise(elevation=elevation, raised_by=request.user, comment=form.cleaned_data["comment"])

@@ -173,6 +173,8 @@ def test_the_page_lists_packs_and_its_row_polls_until_ready(auditor_client, audi
 def test_a_bad_period_on_the_page_shows_the_message(auditor_client):
     response = auditor_client.post("/evidence/", {"date_from": "2026-12-05", "date_to": "2026-12-01"})
     assert response.status_code == 200 and "The period ends before it starts." in response.content.decode()
+    empty = auditor_client.post("/evidence/", {})
+    assert empty.status_code == 200 and "This field is required." in empty.content.decode()
     assert not EvidencePack.objects.exists()
 
 
