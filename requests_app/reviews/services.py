@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from requests_app import audit
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation
 from requests_app.lifecycle import TERMINAL_STATES
-from requests_app.models import Elevation, ReviewItem, User
+from requests_app.models import Elevation, Heartbeat, ReviewItem, User
 from requests_app.reviews import selection
 
 COMMENT_MAX_LENGTH = 2000
+# The sweep starts this far back the first time, and leaves the newest SETTLE to the fast path.
 SWEEP_WINDOW = timedelta(days=2)
+SETTLE = timedelta(minutes=5)
+CURSOR = "reviews.selection"  # Heartbeat row holding how far the sweep has decided
 Status = ReviewItem.Status
 
 
@@ -52,15 +56,31 @@ def reviews_select_for(elevation_ids: list[int]) -> int:
     return sum(1 for e in elevations if review_select(elevation=e) is not None)
 
 
-def reviews_select_missed() -> int:
-    """Beat: decide for elevations that ended in the last two days and have no selected item
-    (the decision is deterministic, so deciding again gives the same answer)."""
+def reviews_select_missed(*, batch: int = 2000) -> int:
+    """Beat: decide for elevations a lost message left undecided. Most ended elevations are not
+    picked and leave no row, so the sweep walks ended elevations in (ended_at, id) order from a
+    cursor, up to SETTLE ago (an end committed late is still ahead of the cursor), and deciding
+    twice is harmless: the decision is deterministic and selection idempotent."""
+    cursor = Heartbeat.objects.filter(name=CURSOR).first()
+    if cursor is None:
+        since, since_pk = now() - SWEEP_WINDOW, 0
+    else:
+        since, since_pk = datetime.fromisoformat(cursor.detail["ended_at"]), cursor.detail["pk"]
     ended = (
-        Elevation.objects.filter(state__in=TERMINAL_STATES, ended_at__gte=now() - SWEEP_WINDOW)
-        .exclude(review_items__origin__in=selection.SELECTED_ORIGINS)
-        .values_list("pk", flat=True)
+        Elevation.objects.filter(state__in=TERMINAL_STATES, ended_at__lte=now() - SETTLE)
+        .filter(Q(ended_at__gt=since) | Q(ended_at=since, pk__gt=since_pk))
+        .order_by("ended_at", "pk")
+        .values_list("pk", "ended_at")[:batch]
     )
-    return reviews_select_for(list(ended[:5000]))
+    rows = list(ended)
+    if not rows:
+        return 0
+    picked = reviews_select_for([pk for pk, _ in rows])
+    last_pk, last_ended = rows[-1]
+    Heartbeat.objects.update_or_create(
+        name=CURSOR, defaults={"beat_at": now(), "detail": {"ended_at": last_ended.isoformat(), "pk": last_pk}}
+    )
+    return picked
 
 
 def review_raise(*, elevation: Elevation, raised_by: User, comment: str) -> ReviewItem:

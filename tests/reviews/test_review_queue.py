@@ -3,10 +3,13 @@ sign-off / flag / resolve steps, each audited."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
 
+from requests_app import clock
+from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation
 from requests_app.lifecycle import State
 from requests_app.models import AuditEvent, ReviewItem
@@ -79,12 +82,24 @@ def test_selection_is_idempotent_and_audited_with_its_draw(ended):
     assert event.after["sample_score"] == selection.sample_score(elevation.public_id)
 
 
-def test_the_sweep_decides_for_recently_ended_elevations_it_missed(ended, settings):
+def test_the_sweep_decides_for_ended_elevations_a_lost_message_missed_and_moves_on(ended, settings):
     settings.ELEVATE_REVIEW_SAMPLE_PERCENT = 100
-    elevation = ended()
+    first = ended()
     assert reviews_select_missed() == 1
-    assert ReviewItem.objects.get(elevation=elevation).origin == Origin.SAMPLE
+    assert ReviewItem.objects.get(elevation=first).origin == Origin.SAMPLE
+    assert reviews_select_missed() == 0  # its cursor is past it
+    later = [ended() for _ in range(3)]
+    assert reviews_select_missed(batch=2) == 2 and reviews_select_missed(batch=2) == 1
+    assert ReviewItem.objects.filter(elevation__in=later).count() == 3
+
+
+def test_the_sweep_leaves_the_last_minutes_to_the_fast_path(ended, settings):
+    settings.ELEVATE_REVIEW_SAMPLE_PERCENT = 100
+    just_now = ended(ended_at=now() - timedelta(minutes=1))
     assert reviews_select_missed() == 0
+    with clock.travel(timedelta(minutes=10)):
+        assert reviews_select_missed() == 1
+    assert ReviewItem.objects.filter(elevation=just_now).exists()
 
 
 def test_an_auditor_signs_off_and_it_is_audited(ended, auditor):
