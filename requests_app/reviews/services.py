@@ -128,13 +128,21 @@ def _decide(item: ReviewItem, reviewer: User, expected: str, to: str, comment: s
         if not ReviewItem.objects.filter(pk=item.pk, status=expected).update(status=to, **fields):
             item.refresh_from_db()
             raise PolicyViolation(f"This review is already {item.get_status_display().lower()}.")
+        settled = to in (Status.SIGNED_OFF, Status.RESOLVED) and item.origin == ReviewItem.Origin.BREAK_GLASS
+        if settled:  # the admins' "break-glass to review" list (helpdesk console) is done with it too
+            Elevation.objects.filter(pk=elevation.pk).update(needs_review=False)
         audit.record(
             f"review.{verb}",
             actor=reviewer,
             target=elevation,
             elevation=elevation,
             before={"status": expected},
-            after={"status": to, "origin": item.origin, "review": str(item.public_id)},
+            after={
+                "status": to,
+                "origin": item.origin,
+                "review": str(item.public_id),
+                **({"needs_review": False} if settled else {}),
+            },
             reason=comment,
         )
     item.refresh_from_db()

@@ -103,11 +103,14 @@ def test_the_sweep_leaves_the_last_minutes_to_the_fast_path(ended, settings):
 
 
 def test_an_auditor_signs_off_and_it_is_audited(ended, auditor):
-    item = review_select(elevation=ended(break_glass=True))
+    item = review_select(elevation=ended(break_glass=True, needs_review=True))
     review_sign_off(item=item, reviewer=auditor, comment="Matches the incident ticket")
     assert item.status == Status.SIGNED_OFF and item.decided_by == auditor
     event = AuditEvent.objects.get(action="review.signed_off")
     assert event.actor == auditor and event.reason == "Matches the incident ticket"
+    assert event.after["needs_review"] is False  # the admins' break-glass list is done with it too
+    item.elevation.refresh_from_db()
+    assert not item.elevation.needs_review
     with pytest.raises(PolicyViolation, match="already signed off"):
         review_flag(item=item, reviewer=auditor, comment="Second thoughts")
 
