@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from requests_app.errors import PortalError
@@ -28,12 +29,16 @@ def _reviewer_or_404(request) -> None:
         raise Http404("No such page.")
 
 
+def _view(data) -> str:
+    view = data.get("view", "todo")
+    return view if view in selectors.VIEWS else "todo"
+
+
 @login_required
 @require_GET
 def queue(request):
     _reviewer_or_404(request)
-    view = request.GET.get("view", "todo")
-    view = view if view in selectors.VIEWS else "todo"
+    view = _view(request.GET)
     page = Paginator(selectors.queue(view), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "view": view, "counts": selectors.counts(), "views": selectors.VIEWS}
     return render(request, "reviews/queue.html", context)
@@ -60,7 +65,13 @@ def decide(request, public_id):
             notice = DONE[decision]
     if request.htmx:
         item.refresh_from_db()
-        return render(request, "reviews/queue.html#review-item", {"item": item, "notice": notice, "error": error})
+        context = {"item": item, "notice": notice, "error": error, "view": _view(request.POST)}
+        item_html = render_to_string("reviews/queue.html#review-item", context, request)
+        # The tab counts change with the decision: swapped out of band with the item.
+        tabs_html = render_to_string(
+            "reviews/queue.html#review-tabs", {**context, "counts": selectors.counts(), "oob": True}
+        )
+        return HttpResponse(item_html + tabs_html)
     if error:
         messages.error(request, error)
     else:

@@ -50,6 +50,8 @@ def test_an_auditor_signs_off_and_flags_in_the_review_queue(
     page.locator(f"#review-{second.public_id} textarea").fill("No incident ticket for this")
     page.locator(f"#review-{second.public_id}").get_by_role("button", name="Flag").click()
     expect(page.locator(f"#review-{second.public_id} [data-review-status]")).to_have_text("Flagged")
+    expect(page.locator('[data-count="flagged"]')).to_have_text("1")  # the tabs follow, no reload
+    expect(page.locator('[data-count="done"]')).to_have_text("1")
     screenshot(page, "reviews-02-decided")
 
     page.reload()  # flagged stays in the queue; signed off has left it

@@ -47,6 +47,7 @@ def test_flagging_by_htmx_swaps_the_item_and_a_missing_comment_changes_nothing(a
     flagged = auditor_client.post(url, {"decision": "flag", "comment": "No ticket"}, HTTP_HX_REQUEST="true")
     body = flagged.content.decode()
     assert body.lstrip().startswith("<article") and 'data-status="flagged"' in body and "Resolve" in body
+    assert 'id="review-tabs" hx-swap-oob="true"' in body and '<span class="count" data-count="flagged">1</span>' in body
 
 
 def test_flagged_items_stay_at_the_top_of_the_queue_until_resolved(auditor, auditor_client, item, ended):
