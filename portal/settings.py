@@ -167,9 +167,15 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
 # Notifications (Slack, e-mail, Jira comments) have their own queue and worker, so a burst of them
 # (10,000 expiries a minute each announce themselves) never delays a grant or an expiry.
+# After-use work (attestations, review selection, digests, evidence packs: a pack can take
+# minutes) rides there too: none of it may hold a worker that grants and revokes.
 CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "notifications"},
     "helpdesk.break_glass_alert": {"queue": "notifications"},
+    "attestation.*": {"queue": "notifications"},
+    "reviews.*": {"queue": "notifications"},
+    "digests.*": {"queue": "notifications"},
+    "evidence.*": {"queue": "notifications"},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
