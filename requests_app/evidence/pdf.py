@@ -68,14 +68,14 @@ class _Pdf(FPDF):
         self.set_font(self.family, "", 9)
 
     def paragraph(self, value: str) -> None:
-        self.multi_cell(0, 5, self.clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 5, self.clean(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def pairs(self, rows: list[tuple[str, str]]) -> None:
         for label, value in rows:
             self.set_font(self.family, "B", 9)
             self.cell(60, 5, self.clean(label))
             self.set_font(self.family, "", 9)
-            self.multi_cell(0, 5, self.clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(0, 5, self.clean(value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def bars(self, per_day: list[tuple[str, int]]) -> None:
         """Elevations started per day, as a bar chart with the first and last day labelled."""
