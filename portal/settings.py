@@ -167,6 +167,8 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
 # Notifications (Slack, e-mail, Jira comments) have their own queue and worker, so a burst of them
 # (10,000 expiries a minute each announce themselves) never delays a grant or an expiry.
+# After-use work (attestations, review selection, digests, evidence packs: a pack can take
+# minutes) rides on notifications too: none of it may hold a worker that grants and revokes.
 #
 # The rest is split by urgency, each queue with its own worker (Procfile, docker-compose.yml):
 # `control` (the sweep: fast, never behind provider calls), `revoke` (revokes, expiries, pushing
@@ -182,6 +184,10 @@ CELERY_TASK_ROUTES = {
     "requests_app.reconcile": {"queue": "revoke"},
     "requests_app.grant": {"queue": "grant"},
     "requests_app.sync_all_devices": {"queue": "grant"},
+    "attestation.*": {"queue": "notifications"},
+    "reviews.*": {"queue": "notifications"},
+    "digests.*": {"queue": "notifications"},
+    "evidence.*": {"queue": "notifications"},
 }
 ELEVATE_QUEUES = ("control", "revoke", "grant", "notifications", "celery")
 CELERY_TIMEZONE = "UTC"
@@ -210,12 +216,20 @@ ELEVATE_GATE_MAX_WAIT_SECONDS = env_int("ELEVATE_GATE_MAX_WAIT_SECONDS", 5)
 ELEVATE_WEB_PROVIDER_BUDGET_SECONDS = env_int("ELEVATE_WEB_PROVIDER_BUDGET_SECONDS", 2)
 # /metrics (Prometheus text): staff with the audit permission, or this bearer token.
 ELEVATE_METRICS_TOKEN = env_secret("ELEVATE_METRICS_TOKEN", "")
+# The auditors' review queue (requests_app/reviews): besides every break-glass and every elevation
+# over its policy's review threshold, this percentage of the rest, drawn when each one ends by an
+# HMAC of its public id under this key (so the draw can be reproduced, but not predicted by users).
+ELEVATE_REVIEW_SAMPLE_PERCENT = env_int("ELEVATE_REVIEW_SAMPLE_PERCENT", 5)
+ELEVATE_REVIEW_SAMPLE_KEY = env_secret("ELEVATE_REVIEW_SAMPLE_KEY", "") or f"review-sample:{SECRET_KEY}"
 # Periodic tasks of add-ons: {"name": (seconds, "task name")}; portal/celery.py schedules them.
 ELEVATE_EXTRA_BEAT = {
     "expiry reminders": (60, "integrations.send_expiry_reminders"),
     "jira token expiry warning": (6 * 3600, "integrations.warn_expiring_jira_tokens"),
     "requeue stale notifications": (120, "integrations.requeue_stale"),
     "audit chain verify": (300, "requests_app.audit_verify"),  # checkpoint for the audit dashboard
+    "open missed attestations": (900, "attestation.open_missed"),
+    "select missed reviews": (900, "reviews.select_missed"),
+    "manager digests": (6 * 3600, "digests.send_weekly"),  # keyed per week: sends once, early Monday
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -330,6 +344,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded and generated files (evidence packs): web and worker must share this directory, or
+# set STORAGES["default"] to a shared store.
+MEDIA_ROOT = Path(env_str("ELEVATE_MEDIA_DIR") or VAR_DIR / "media")
+# The evidence pack's PDF uses DejaVu Sans from here when it is installed (else Latin-1 only).
+ELEVATE_PDF_FONT_DIR = env_str("ELEVATE_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -380,5 +399,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},  # the PDF font subsetter narrates every glyph at INFO
+    },
 }

@@ -20,6 +20,10 @@ urlpatterns = [
     path("sailpoint/", include("requests_app.providers.sailpoint.urls")),
     path("helpdesk/", include("requests_app.helpdesk.urls")),
     path("approvals/", include("requests_app.approvals.urls")),
+    path("audit/insights/", include("requests_app.insights.urls")),
     path("audit/", include("requests_app.auditing.urls")),
+    path("attestations/", include("requests_app.attestation.urls")),
+    path("reviews/", include("requests_app.reviews.urls")),
+    path("evidence/", include("requests_app.evidence.urls")),
     path("", include("requests_app.urls")),
 ]

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from requests_app import audit, identity_problems, policy
+from requests_app.attestation.services import check_may_request
 from requests_app.auth.sso import address_as_sent
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation, PortalError, ProviderUnavailable, StaleTransition
@@ -161,6 +162,8 @@ def elevation_create(
     The one place new elevations are written: the device form, Jira and group mode call it
     after their own checks. One transaction, so a refused route leaves nothing behind.
     """
+    if not fields.get("break_glass"):  # an emergency is never held up by paperwork
+        check_may_request(fields["beneficiary"])
     current = now()
     fields["ticket_ref"] = (fields.get("ticket_ref") or "").strip()[:100]
     with transaction.atomic():

@@ -73,8 +73,17 @@ def sync_manager(user: User, claims: dict) -> None:
         return
     manager = User.objects.filter(email__iexact=str(claims[claim]).strip()).exclude(pk=user.pk).first()
     if manager is not None and manager.pk != user.manager_id:
+        before = user.manager.email if user.manager_id else None
         User.objects.filter(pk=user.pk).update(manager=manager)
         user.manager = manager
+        audit.record(
+            "user.manager_changed",
+            actor=user,
+            target=user,
+            before={"manager": before},
+            after={"manager": manager.email},
+            reason=f"From the identity provider's {claim} claim.",
+        )
 
 
 @receiver(user_logged_in, dispatch_uid="elevate_sso_sync")
