@@ -183,6 +183,11 @@ ELEVATE_GRANT_MAX_ATTEMPTS = env_int("ELEVATE_GRANT_MAX_ATTEMPTS", 6)
 ELEVATE_REVOKE_ALERT_ATTEMPTS = env_int("ELEVATE_REVOKE_ALERT_ATTEMPTS", 3)
 ELEVATE_RETRY_BASE_SECONDS = env_int("ELEVATE_RETRY_BASE_SECONDS", 5)
 ELEVATE_RETRY_MAX_SECONDS = env_int("ELEVATE_RETRY_MAX_SECONDS", 300)
+# Personal Slack webhooks (set by any employee) may only go to these hosts, over https, and only
+# to public addresses (SECURITY.md). ELEVATE_WEBHOOK_ALLOW_LOOPBACK is for test stacks: it lets a
+# listed loopback host (a Slack simulator) answer over plain http.
+ELEVATE_WEBHOOK_ALLOWED_HOSTS = env_list("ELEVATE_WEBHOOK_ALLOWED_HOSTS", ["hooks.slack.com"])
+ELEVATE_WEBHOOK_ALLOW_LOOPBACK = env_bool("ELEVATE_WEBHOOK_ALLOW_LOOPBACK", False)
 # Periodic tasks of add-ons: {"name": (seconds, "task name")}; portal/celery.py schedules them.
 ELEVATE_EXTRA_BEAT = {
     "expiry reminders": (60, "integrations.send_expiry_reminders"),
@@ -214,6 +219,14 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "portal.adapters.SocialAccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
+# Failed sign-ins are throttled per account (the e-mail typed), and per address only far higher:
+# behind a shared proxy or NAT a per-address limit let one person lock everyone out (SECURITY.md).
+ELEVATE_LOGIN_FAILURES_PER_ACCOUNT = env_str("ELEVATE_LOGIN_FAILURES_PER_ACCOUNT", "5/5m")
+ELEVATE_LOGIN_FAILURES_PER_ADDRESS = env_str("ELEVATE_LOGIN_FAILURES_PER_ADDRESS", "300/m")
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"{ELEVATE_LOGIN_FAILURES_PER_ACCOUNT}/key,{ELEVATE_LOGIN_FAILURES_PER_ADDRESS}/ip",
+    "login": f"{ELEVATE_LOGIN_FAILURES_PER_ADDRESS}/ip",
+}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "requests_app:my_elevations"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"

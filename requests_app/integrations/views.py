@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 from requests_app import services
 from requests_app.clock import now
 from requests_app.errors import PortalError
-from requests_app.integrations import links
+from requests_app.integrations import links, outbound
 from requests_app.integrations.jira import intake, service
 from requests_app.integrations.models import ALL_EVENTS, EVENT_CHOICES, JiraConnection, UsedLink
 from requests_app.integrations.notifications import preference_of
@@ -36,15 +36,21 @@ def jira_intake(request, public_id):
         if connection is None:
             raise intake.IntakeRejected("unknown_endpoint", "no enabled Jira connection has this URL", status=404)
         _authenticate(request, connection)
-        try:
-            body = json.loads(request.body or b"null")
-        except ValueError:
-            raise intake.IntakeRejected("bad_body", "the body is not JSON") from None
+        body = _json_body(request)
         parsed = intake.parse_intake(body, now=now())
         record, created = service.receive(connection=connection, request=parsed)
     except intake.IntakeRejected as error:
         return _rejected(error)
     return JsonResponse(service.describe(record, created=created), status=201 if created else 200)
+
+
+def _json_body(request):
+    try:
+        return json.loads(request.body or b"null")
+    except RecursionError:  # a deeply nested array: Python's parser gives up, we answer
+        raise intake.IntakeRejected("bad_body", "the body is nested too deeply") from None
+    except ValueError:
+        raise intake.IntakeRejected("bad_body", "the body is not JSON") from None
 
 
 def _authenticate(request, connection: JiraConnection) -> None:
@@ -119,6 +125,15 @@ class PreferenceForm(forms.Form):
         required=False, assume_scheme="https", help_text="Leave empty to keep the current one."
     )
     clear_slack_webhook = forms.BooleanField(required=False)
+
+    def clean_slack_webhook_url(self) -> str:
+        url = self.cleaned_data["slack_webhook_url"]
+        if url:
+            try:
+                outbound.check_webhook_url(url)
+            except outbound.UnsafeUrl as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return url
 
 
 @login_required

@@ -30,6 +30,13 @@ def slack():
 
 
 @pytest.fixture
+def personal_webhooks_to_simulator(settings):
+    """Personal webhooks may point at the Slack simulator (plain http on loopback, test stacks only)."""
+    settings.ELEVATE_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.ELEVATE_WEBHOOK_ALLOW_LOOPBACK = True
+
+
+@pytest.fixture
 def jira_connection(jira, db):
     return JiraConnection.objects.create(
         name="IT Jira", site_url=jira.base_url, email=JIRA_EMAIL, api_token=JIRA_TOKEN, intake_secret=INTAKE_SECRET
