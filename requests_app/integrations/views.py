@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from django import forms
 from django.contrib import messages
@@ -18,28 +19,55 @@ from requests_app import services
 from requests_app.clock import now
 from requests_app.errors import PortalError
 from requests_app.integrations import links, outbound
+from requests_app.integrations.conf import setting
 from requests_app.integrations.jira import intake, service
 from requests_app.integrations.models import ALL_EVENTS, EVENT_CHOICES, JiraConnection, UsedLink
 from requests_app.integrations.notifications import preference_of
+from requests_app.middleware import client_ip
 from requests_app.models import Elevation
+from requests_app.throttle import over_limit
+
+log = logging.getLogger(__name__)
 
 
 def _rejected(error: intake.IntakeRejected) -> JsonResponse:
-    return JsonResponse(error.as_json(), status=error.status)
+    response = JsonResponse(error.as_json(), status=error.status)
+    if error.retry_after:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _throttle(key: str, limit_setting: str, what: str) -> None:
+    """429 with Retry-After once `key` made more calls this minute than the setting allows."""
+    retry_after = over_limit(key, setting(limit_setting), 60)
+    if retry_after is not None:
+        log.warning("Jira intake throttled: %s (limit %s)", what, limit_setting)
+        raise intake.IntakeRejected(
+            "throttled", f"too many calls; try again in {retry_after} s", status=429, retry_after=retry_after
+        )
 
 
 @csrf_exempt  # a machine caller authenticated by its shared secret, not a browser session
 @require_http_methods(["POST"])
 def jira_intake(request, public_id):
     connection = JiraConnection.objects.filter(public_id=public_id, enabled=True).first()
+    address = client_ip(request) or "unknown"
     try:
+        _throttle(f"jira-intake-address:{address}", "ELEVATE_JIRA_INTAKE_PER_ADDRESS_PER_MINUTE", f"address {address}")
         if connection is None:
             raise intake.IntakeRejected("unknown_endpoint", "no enabled Jira connection has this URL", status=404)
         _authenticate(request, connection)
+        _throttle(
+            f"jira-intake-connection:{connection.pk}",
+            "ELEVATE_JIRA_INTAKE_PER_CONNECTION_PER_MINUTE",
+            f"connection {connection.pk}",
+        )
         body = _json_body(request)
         parsed = intake.parse_intake(body, now=now())
         record, created = service.receive(connection=connection, request=parsed)
     except intake.IntakeRejected as error:
+        if error.status in (401, 409):
+            log.warning("Jira intake refused from %s: %s", address, error.code)
         return _rejected(error)
     return JsonResponse(service.describe(record, created=created), status=201 if created else 200)
 
