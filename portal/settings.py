@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_int, env_json, env_list, env_secret, env_str
@@ -81,6 +82,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "requests_app.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -188,12 +191,18 @@ ELEVATE_RETRY_MAX_SECONDS = env_int("ELEVATE_RETRY_MAX_SECONDS", 300)
 # listed loopback host (a Slack simulator) answer over plain http.
 ELEVATE_WEBHOOK_ALLOWED_HOSTS = env_list("ELEVATE_WEBHOOK_ALLOWED_HOSTS", ["hooks.slack.com"])
 ELEVATE_WEBHOOK_ALLOW_LOOPBACK = env_bool("ELEVATE_WEBHOOK_ALLOW_LOOPBACK", False)
+# The audit chain head is written outside the database this often: to the log, and appended to
+# ELEVATE_AUDIT_ANCHOR_FILE and/or POSTed to ELEVATE_AUDIT_ANCHOR_WEBHOOK if set (SECURITY.md).
+ELEVATE_AUDIT_ANCHOR_SECONDS = env_int("ELEVATE_AUDIT_ANCHOR_SECONDS", 300)
+ELEVATE_AUDIT_ANCHOR_FILE = env_str("ELEVATE_AUDIT_ANCHOR_FILE", "")
+ELEVATE_AUDIT_ANCHOR_WEBHOOK = env_str("ELEVATE_AUDIT_ANCHOR_WEBHOOK", "")
 # Periodic tasks of add-ons: {"name": (seconds, "task name")}; portal/celery.py schedules them.
 ELEVATE_EXTRA_BEAT = {
     "expiry reminders": (60, "integrations.send_expiry_reminders"),
     "jira token expiry warning": (6 * 3600, "integrations.warn_expiring_jira_tokens"),
     "requeue stale notifications": (120, "integrations.requeue_stale"),
     "audit chain verify": (300, "requests_app.audit_verify"),  # checkpoint for the audit dashboard
+    "audit chain anchor": (ELEVATE_AUDIT_ANCHOR_SECONDS, "requests_app.audit_anchor"),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -340,6 +349,28 @@ if env_bool("ELEVATE_BEHIND_PROXY", default=False):
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
+# inline script or style, no eval (htmx is told so in base.html's htmx-config), no framing.
+# form-action is left open: an SSO sign-in form posts to us and is redirected to the provider.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
+# Features no page of the portal uses are switched off; passkeys (WebAuthn MFA) stay on for us.
+ELEVATE_PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=(), serial=(), hid=(), bluetooth=(), "
+    "publickey-credentials-get=(self), publickey-credentials-create=(self)"
+)
 # /healthz and /readyz answer load balancers over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 

@@ -21,9 +21,9 @@ def whole_number(value: str | None, *, maximum: int = BIGINT_MAX) -> int | None:
 
 
 def page_number(value: str | None) -> int | None:
-    """A page number from 1 up, a huge one capped at PAGE_MAX (the last page); None if garbled."""
+    """A page number as Paginator.get_page() reads it (0 or past the end: the last page), a huge
+    one capped at PAGE_MAX; None (the first page) if garbled."""
     text = (value or "").strip()
     if text.isascii() and text.isdigit() and len(text) > len(str(PAGE_MAX)):
         return PAGE_MAX
-    number = whole_number(text, maximum=PAGE_MAX)
-    return number if number else None
+    return whole_number(text, maximum=PAGE_MAX)

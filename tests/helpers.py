@@ -123,3 +123,16 @@ def make_persona(email: str, *roles: str, **fields):
     user = User.objects.create_user(username=email, email=email, password="pw-" + email, **fields)
     user.groups.set(Group.objects.filter(name__in=roles))
     return User.objects.get(pk=user.pk)
+
+
+def watch_csp_violations(context) -> list[str]:
+    """Collect, for every page of a Playwright browser context, the Content-Security-Policy
+    violations chromium reports on the console; the caller asserts the list stays empty."""
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+    return violations
