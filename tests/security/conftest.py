@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 
 import pytest
 from django.core.cache import cache
@@ -59,3 +61,29 @@ def body(**overrides) -> dict:
         "reason": "Install the printer driver",
         **overrides,
     }
+
+
+@pytest.fixture
+def internal_listener():
+    """An HTTP server on loopback that records every request that reaches it."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers.get("content-length") or 0)
+            hits.append(self.path)
+            server.bodies.append(self.rfile.read(length))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.hits = hits
+    server.bodies = []
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()

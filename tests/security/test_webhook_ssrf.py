@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
-
 import pytest
 from django.urls import reverse
 
 from requests_app.integrations import notifications
 from requests_app.integrations.models import Delivery, NotificationPreference
 from requests_app.lifecycle import State
-
-
-@pytest.fixture
-def internal_listener():
-    """An HTTP server on loopback that records every request that reaches it."""
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.hits = hits
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server
-    server.shutdown()
 
 
 @pytest.mark.parametrize(
