@@ -6,6 +6,8 @@ suite does (tests/conftest.py: Django empties every table between transactional 
 can drop the trigger anyway; a wipe by one is what the anchored chain head catches.
 """
 
+from importlib import import_module
+
 from django.db import migrations
 
 REFUSE_TRUNCATE_SQL = """
@@ -39,12 +41,8 @@ DROP FUNCTION IF EXISTS elevate_audit_refuse_truncate();
 """
 
 
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    return run
+# The PostgreSQL-only runner of the append-only migration (SQLite, the embedded mode, has no triggers).
+_on_postgresql = import_module("requests_app.migrations.0002_audit_append_only_checkpoint")._on_postgresql
 
 
 class Migration(migrations.Migration):
