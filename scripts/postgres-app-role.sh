@@ -1,6 +1,8 @@
 #!/bin/sh
-# Runs once when the compose PostgreSQL volume is first initialised (docker-entrypoint-initdb.d),
-# as the owner role POSTGRES_USER. It creates the plain role the portal runs as: it may read and
+# Runs as the owner role POSTGRES_USER, once, when the compose PostgreSQL volume is first
+# initialised (docker-entrypoint-initdb.d), or by hand for a volume initialised before:
+#   docker compose exec postgres sh /docker-entrypoint-initdb.d/10-app-role.sh
+# It creates the plain role the portal runs as: it may read and
 # write rows in the tables the owner creates (migrations run as the owner), but it owns nothing,
 # so it cannot TRUNCATE, ALTER or disable the audit tables' triggers, and it is no superuser,
 # so it cannot set session_replication_role either (SECURITY.md).
@@ -12,4 +14,7 @@ GRANT CONNECT ON DATABASE :"dbname" TO :"app_role";
 GRANT USAGE ON SCHEMA public TO :"app_role";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app_role";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO :"app_role";
+-- Tables that exist already (a volume initialised before this script was added).
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"app_role";
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO :"app_role";
 EOSQL
