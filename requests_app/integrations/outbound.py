@@ -30,10 +30,11 @@ class PinnedUrl:
 
     url: str
     host: str
+    port: int | None = None
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Host": self.host}
+        return {"Host": f"{self.host}:{self.port}" if self.port else self.host}
 
     @property
     def extensions(self) -> dict[str, str]:
@@ -78,7 +79,7 @@ def pinned(url: str) -> PinnedUrl:
     netloc = f"[{address}]" if address.version == 6 else str(address)
     if parts.port:
         netloc += f":{parts.port}"
-    return PinnedUrl(url=urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), host=host)
+    return PinnedUrl(url=urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), host=host, port=parts.port)
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str) -> bool:
