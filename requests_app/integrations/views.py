@@ -37,11 +37,10 @@ def _rejected(error: intake.IntakeRejected) -> JsonResponse:
     return response
 
 
-def _throttle(key: str, limit_setting: str, what: str) -> None:
+def _throttle(key: str, limit_setting: str) -> None:
     """429 with Retry-After once `key` made more calls this minute than the setting allows."""
     retry_after = over_limit(key, setting(limit_setting), 60)
     if retry_after is not None:
-        log.warning("Jira intake throttled: %s (limit %s)", what, limit_setting)
         raise intake.IntakeRejected(
             "throttled", f"too many calls; try again in {retry_after} s", status=429, retry_after=retry_after
         )
@@ -53,21 +52,19 @@ def jira_intake(request, public_id):
     connection = JiraConnection.objects.filter(public_id=public_id, enabled=True).first()
     address = client_ip(request) or "unknown"
     try:
-        _throttle(f"jira-intake-address:{address}", "ELEVATE_JIRA_INTAKE_PER_ADDRESS_PER_MINUTE", f"address {address}")
+        _throttle(f"jira-intake-address:{address}", "ELEVATE_JIRA_INTAKE_PER_ADDRESS_PER_MINUTE")
         if connection is None:
             raise intake.IntakeRejected("unknown_endpoint", "no enabled Jira connection has this URL", status=404)
         _authenticate(request, connection)
-        _throttle(
-            f"jira-intake-connection:{connection.pk}",
-            "ELEVATE_JIRA_INTAKE_PER_CONNECTION_PER_MINUTE",
-            f"connection {connection.pk}",
-        )
+        _throttle(f"jira-intake-connection:{connection.pk}", "ELEVATE_JIRA_INTAKE_PER_CONNECTION_PER_MINUTE")
         body = _json_body(request)
         parsed = intake.parse_intake(body, now=now())
         record, created = service.receive(connection=connection, request=parsed)
     except intake.IntakeRejected as error:
-        if error.status in (401, 409):
-            log.warning("Jira intake refused from %s: %s", address, error.code)
+        # Every refused call is logged; the ones that suggest an attack (bad secret or
+        # signature, a forged reporter, a flood) as warnings.
+        level = logging.WARNING if error.status in (401, 409, 429) else logging.INFO
+        log.log(level, "Jira intake refused from %s: %s (%s)", address, error.code, error.status)
         return _rejected(error)
     return JsonResponse(service.describe(record, created=created), status=201 if created else 200)
 

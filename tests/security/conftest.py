@@ -52,17 +52,6 @@ def automation(client, jira_link):
     return post
 
 
-def body(**overrides) -> dict:
-    return {
-        "issueKey": "IT-42",
-        "reporterEmail": "erin@example.com",
-        "device": "erin-laptop",
-        "duration": "1h",
-        "reason": "Install the printer driver",
-        **overrides,
-    }
-
-
 @pytest.fixture
 def internal_listener():
     """An HTTP server on loopback that records every request that reaches it."""

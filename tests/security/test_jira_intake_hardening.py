@@ -7,7 +7,7 @@ import json
 import logging
 
 import pytest
-from conftest import body
+from security_helpers import body
 
 from requests_app.integrations.jira.client import adf_plain_text
 from requests_app.integrations.models import JiraIntake
@@ -91,7 +91,7 @@ def test_calls_past_the_per_address_limit_get_429_with_retry_after_and_are_logge
     assert 1 <= int(answers[-1]["Retry-After"]) <= 60
     assert answers[-1].json()["error"] == "throttled"
     assert other_address.status_code == 400
-    assert "throttled" in caplog.text
+    assert "Jira intake refused from 10.9.9.9: throttled (429)" in caplog.text
 
 
 def test_calls_past_the_per_connection_limit_get_429(automation, settings, device):

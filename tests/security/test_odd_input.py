@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import body
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from security_helpers import body
 
 from requests_app.integrations.models import JiraIntake
 from requests_app.lifecycle import State
@@ -23,7 +23,7 @@ ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60) | s
     ["99999999999999999999", "²", "-1", "0", "1-1", "99999999999999999999-1", "²-1", "1e9", "\x00", " 1 ", "%00"]
 )
 PROPERTY = hypothesis_settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 
 
