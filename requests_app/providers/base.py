@@ -164,8 +164,10 @@ class Provider:
     def extend(self, reference: str, expires_at: datetime) -> GrantResult | None:
         raise NotImplementedError
 
-    def revoke(self, reference: str) -> None:
-        """Revoke early. A grant that is already gone counts as revoked (no error)."""
+    def revoke(self, reference: str) -> bool | None:
+        """Revoke early. A grant that is already gone counts as revoked (no error). Return False
+        while the provider has accepted the revoke but not yet confirmed it (asynchronous
+        platforms): the engine keeps the elevation revoking and calls again in a few seconds."""
         raise NotImplementedError
 
     def test_connection(self) -> list[CheckResult]:
