@@ -195,13 +195,15 @@ def _must_wait(connection: Connection) -> float:
 def before_call(connection: Connection) -> None:
     """Wait for the connection's pause to pass (a thread is cheap; a re-queue costs a broker round
     trip and loses the step's place), or raise Paused when it is longer than the step may wait.
-    Web requests never wait. Grants come back a little after the pause ends, so the revokes
+    Web requests never wait. Grants come back a moment after the pause ends, so the revokes
     waiting for the same pause go first."""
     max_wait = 0.0 if remaining_budget() is not None else float(settings.ELEVATE_GATE_MAX_WAIT_SECONDS)
     waited = 0.0
     while (wait := _must_wait(connection)) > 0:
         if current_urgency() != REVOKE:
-            wait += random.uniform(0.2, 1.0)  # jitter: revokes first, and no thundering herd
+            # Just after the revokes, and all within the first answer's latency: a pause usually
+            # ends in another 429, and a call sent after that answer came back would wait again.
+            wait += random.uniform(0.05, 0.25)
         if waited + wait > max_wait:
             raise Paused(wait)
         time.sleep(wait)
