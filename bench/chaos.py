@@ -339,6 +339,7 @@ class Drill:
             "user_revokes": len(self.revoked_at),
             "calls": len(self.simulator.arrivals),
             "calls_inside_retry_after": self.simulator.calls_inside_retry_after(),
+            "calls_inside_retry_after_detail": self.simulator.inside_details(t0),
             "stuck": len(stuck),
             "settled_seconds_after_faults": round(settled, 1) if settled is not None else None,
             "states": dict(by_state),
@@ -446,6 +447,16 @@ def _recording_simulator():
                     for access_id, r in self.access_requests.items()
                     if r["accessState"] == "granted" and self._marker_of(r)
                 }
+
+        def inside_details(self, t0: float) -> list[str]:
+            """When, and which, calls arrived inside an open Retry-After window (for the JSON)."""
+            with self.lock:
+                windows = list(self.retry_windows)
+                return [
+                    f"{at - t0:7.2f} s {method} {path}"
+                    for at, method, path in self.arrivals
+                    if any(start < at < end for start, end in windows)
+                ][:100]
 
         def duplicates(self) -> int:
             with self.lock:
