@@ -271,9 +271,9 @@ def send(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any) 
         raise ProviderError(
             f"{what}: the connection to the provider broke ({type(exc).__name__})", may_have_applied=applies
         ) from exc
-    counters.provider_call(connection.label, str(response.status_code), time.monotonic() - started)
     retry_after = retry_after_seconds(response) if response.status_code in (429, 503) else None
     gate.after_answer(connection, response.status_code, retry_after)
+    counters.provider_call(connection.label, str(response.status_code), time.monotonic() - started)
     if response.status_code >= 400:
         error = error_from_response(response, what)
         error.may_have_applied = applies and response.status_code >= 500
