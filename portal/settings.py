@@ -203,6 +203,9 @@ ELEVATE_HEARTBEAT_STALE_SECONDS = env_int("ELEVATE_HEARTBEAT_STALE_SECONDS", 60)
 ELEVATE_STEP_LEASE_SECONDS = env_int("ELEVATE_STEP_LEASE_SECONDS", 60)
 # A revoke whose worker died is taken over after this long (one call, bounded by the HTTP timeout).
 ELEVATE_REVOKE_LEASE_SECONDS = env_int("ELEVATE_REVOKE_LEASE_SECONDS", 15)
+# Provider calls of expiry batches in flight at once per revoke worker process (a burst of
+# expiries is revoked in parallel; each call may also open a database connection).
+ELEVATE_REVOKE_CALLS_AT_ONCE = env_int("ELEVATE_REVOKE_CALLS_AT_ONCE", 32)
 ELEVATE_GRANT_MAX_ATTEMPTS = env_int("ELEVATE_GRANT_MAX_ATTEMPTS", 6)
 ELEVATE_REVOKE_ALERT_ATTEMPTS = env_int("ELEVATE_REVOKE_ALERT_ATTEMPTS", 3)
 ELEVATE_RETRY_BASE_SECONDS = env_int("ELEVATE_RETRY_BASE_SECONDS", 5)
