@@ -8,6 +8,7 @@ production stack; then SECRET_KEY is required and `manage.py check --deploy` is 
 from __future__ import annotations
 
 import secrets
+from importlib.metadata import version as _package_version
 from pathlib import Path
 
 import dj_database_url
@@ -55,6 +56,9 @@ if not DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 ELEVATE_BASE_URL = (env_str("ELEVATE_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+# Names this deployment in cache keys of rendered HTML (audit rows): a deploy never serves the
+# previous release's markup. Set it to the image tag or commit; unset, the package version.
+ELEVATE_RELEASE = env_str("ELEVATE_RELEASE") or _package_version("elevate")
 
 # ---------------------------------------------------------------------------------------------
 # Applications

@@ -26,7 +26,6 @@ from requests_app.clock import now
 from requests_app.errors import StaleTransition
 from requests_app.lifecycle import State, transition, transition_many
 from requests_app.models import Elevation, Heartbeat, ProviderIdentity
-from requests_app.prepared import PreparedQuery
 from requests_app.providers.base import GrantRequest, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
@@ -96,8 +95,7 @@ def grant_step(elevation_id: int) -> float | None:
     and an audit write before the call would hold the chain head across the provider's latency.
     """
     with audit.acting_as(WORKER), transaction.atomic():
-        found = _GRANT_ROW(elevation_id=elevation_id)
-        elevation = found[0] if found else None
+        elevation = _grant_row(elevation_id)
         if elevation is None or not _grant_due(elevation):
             return None  # a duplicate delivery, revoked or cancelled meanwhile, or not yet due
         try:
@@ -109,17 +107,15 @@ def grant_step(elevation_id: int) -> float | None:
         return _grant_outcome(elevation, *outcome)
 
 
-# Only what the provider call needs is read before it, the user's provider id with it; the SQL
-# is compiled once per connection (building it took a third of the time before the call).
-_GRANT_ROW = PreparedQuery(
-    lambda elevation_id: (
+def _grant_row(elevation_id: int) -> Elevation | None:
+    """Only what the provider call needs is read before it, the user's provider id with it."""
+    return (
         Elevation.objects.select_for_update(of=("self",))
         .select_related("connection", "device")
         .annotate(known_identity=_known_identity())
         .filter(pk=elevation_id)
-    ),
-    elevation_id=int,
-)
+        .first()
+    )
 
 
 def _known_identity() -> Subquery:

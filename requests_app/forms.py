@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
-from django.contrib.humanize.templatetags.humanize import naturaltime
 
 from requests_app import policy, selectors
 from requests_app.errors import PortalError
@@ -103,7 +102,7 @@ class RequestForm(forms.Form):
             live = selectors.my_live_elevations(user)
         self._live_by_device = {e.device_id: e for e in live if e.device_id}
         self._options: list[DeviceOption] | None = None
-        self.devices = selectors.my_devices(user)
+        self.devices = list(selectors.devices_for_user(user))
         # Shared with the page's live rows, so they need no policy queries of their own.
         self.policy_chooser = policy.PolicyChooser(user)
         presets = sorted({m for o in self.device_options for m in self._presets(o.rules)})
@@ -131,23 +130,6 @@ class RequestForm(forms.Form):
                 for device in self.devices
             ]
         return self._options
-
-    def shown(self) -> tuple | None:
-        """Every value the unbound form's panel shows (views: its cache key); None when the panel
-        shows what only a fresh render has (errors, typed values, the no-devices help)."""
-        if self.is_bound or not self.devices:
-            return None
-        options = tuple(
-            (
-                *(o.device.public_id, o.device.hostname, o.device.os, o.device.os_family, o.device.connection.name),
-                *(o.device.last_contact_at, naturaltime(o.device.last_contact_at) if o.device.last_contact_at else ""),
-                *(tuple(o.rules.allowed_durations), o.rules.max_duration_minutes, o.rules.allow_passwordless),
-                *(o.approval_note, o.live is not None),
-            )
-            for o in self.device_options
-        )
-        chosen = (self.selected_device_id(), self.approval_note, sorted(self.initial.items()))
-        return options, tuple(self.fields["minutes"].choices), self.max_minutes, self.passwordless_possible, chosen
 
     def selected_device_id(self) -> str:
         value = self["device"].value()

@@ -20,7 +20,7 @@ from requests_app.models import AuditEvent, Elevation
 PAGE_SIZE = 25
 ROW_FIELDS = (*HASHED_FIELDS, "elevation__public_id")
 # A page is found by seq and shown by hash: rows are rendered from ROW_FIELDS only when their
-# HTML is not cached under their hash (views.dashboard, fragments.cached_rows).
+# HTML is not cached under their hash (row_cache.audit_rows).
 PAGE_FIELDS = ("seq", "hash")
 
 

@@ -20,7 +20,6 @@ from requests_app import audit
 from requests_app.clock import now
 from requests_app.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from requests_app.models.audit import GENESIS_HASH
-from requests_app.prepared import PreparedQuery
 
 HASHED_FIELDS = (
     "seq",
@@ -195,10 +194,14 @@ class ChainStatus:
 def chain_status() -> ChainStatus:
     """The checkpoint with the head's seq beside it, in one query (the dashboard shows it on
     every view); before the first verification, the head alone."""
-    found = _CHECKPOINT_AND_HEAD()
-    if not found:
+    checkpoint = (
+        AuditCheckpoint.objects.filter(pk=1)
+        .annotate(head_seq=Subquery(AuditChainHead.objects.filter(pk=1).values("seq")))
+        .only("verified_seq", "checked_at", "broken_seq", "problem")
+        .first()
+    )
+    if checkpoint is None:
         return ChainStatus(chain_head()[0], AuditCheckpoint().verified_seq, None, None, "")
-    checkpoint = found[0]
     return ChainStatus(
         checkpoint.head_seq or 0,
         checkpoint.verified_seq,
@@ -206,12 +209,3 @@ def chain_status() -> ChainStatus:
         checkpoint.broken_seq,
         checkpoint.problem,
     )
-
-
-_CHECKPOINT_AND_HEAD = PreparedQuery(
-    lambda: (
-        AuditCheckpoint.objects.filter(pk=1)
-        .annotate(head_seq=Subquery(AuditChainHead.objects.filter(pk=1).values("seq")))
-        .only("verified_seq", "checked_at", "broken_seq", "problem")[:1]
-    )
-)

@@ -10,7 +10,6 @@ from django.http import Http404
 
 from requests_app.lifecycle import LIVE_STATES
 from requests_app.models import Device, Elevation, User
-from requests_app.prepared import PreparedQuery
 
 SEARCH_LIMIT = 25
 # The console lists live elevations a page at a time: every row carries two forms, so a page of
@@ -83,7 +82,11 @@ def live_page(*, after: str | None = None, before: str | None = None, size: int 
     if sooner is None and later is None:
         # The usual view, in one query: the rows carry the total (an uncorrelated subquery
         # PostgreSQL runs once, from the index).
-        rows = _FIRST_PAGE(size)
+        rows = list(
+            live_elevations(with_requester=False)
+            .annotate(live_total=_LIVE_TOTAL)
+            .order_by("expires_at", "pk")[: size + 1]
+        )
         return _forward(rows, rows[0].live_total if rows else 0, size, from_start=True)
     live = live_elevations(with_requester=False)
     total = live.count()
@@ -113,11 +116,6 @@ def _forward(rows: list[Elevation], total: int, size: int, *, from_start: bool) 
 
 _LIVE_TOTAL = Subquery(
     Elevation.objects.filter(state__in=LIVE_STATES).order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
-)
-_FIRST_PAGE = PreparedQuery(
-    lambda size: (
-        live_elevations(with_requester=False).annotate(live_total=_LIVE_TOTAL).order_by("expires_at", "pk")[: size + 1]
-    )
 )
 
 
@@ -176,7 +174,3 @@ def live_for_user(user: User) -> QuerySet[Elevation]:
 
 def live_for_device(device: Device) -> QuerySet[Elevation]:
     return live_elevations().filter(device=device)
-
-
-def usable_devices(user: User) -> QuerySet[Device]:
-    return Device.objects.filter(users=user, removed_at=None, connection__enabled=True).order_by("hostname")

@@ -109,7 +109,7 @@ def test_events_page_newest_first_by_keyset(auditor_client, django_assert_max_nu
     last = newest - PAGE_SIZE + 1
     assert f'id="event-{newest}"' in body and f'id="event-{last}"' in body
     assert f'id="event-{last - 1}"' not in body
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         second = auditor_client.get(
             "/audit/", {"action": "auth.sign_in", "before": last}, **HTMX, HTTP_HX_TARGET="audit-events"
         )
