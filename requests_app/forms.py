@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django import forms
 
-from requests_app import policy, selectors
+from requests_app import permissions, policy, selectors
 from requests_app.errors import PortalError
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, Policy, User
@@ -17,27 +17,11 @@ EXTENDABLE_STATES = frozenset({State.PENDING_APPROVAL, State.APPROVED, State.GRA
 REVOCABLE_STATES = frozenset({State.REQUESTED, State.PENDING_APPROVAL, State.APPROVED, State.GRANTING, State.ACTIVE})
 
 
-def rules_of(elevation: Elevation, chooser: policy.PolicyChooser | None = None) -> Policy:
-    """The elevation's policy; `chooser` (built for its beneficiary) saves the lookup's queries."""
-    if elevation.policy_id:
-        return elevation.policy
-    if chooser is not None:
-        return chooser(elevation.device)
-    return policy.policy_for(elevation.beneficiary, elevation.device)
-
-
-def may_change(user: User, elevation: Elevation) -> bool:
-    """Own elevations (asked for or held); helpdesk may act on anyone's."""
-    if user.pk in (elevation.beneficiary_id, elevation.requester_id):
-        return True
-    return user.has_perm("requests_app.act_for_others")
-
-
 def extend_choices(elevation: Elevation, chooser: policy.PolicyChooser | None = None) -> list[int]:
     """The policy's increments that still fit: none once extensions or the total are used up."""
     if elevation.state not in EXTENDABLE_STATES:
         return []
-    rules = rules_of(elevation, chooser)
+    rules = permissions.policy_of(elevation, chooser)
     if elevation.extensions >= rules.max_extensions:
         return []
     room = rules.max_total_minutes - elevation.total_minutes

@@ -25,12 +25,17 @@ def policy_for(user: User, device: Device | None) -> Policy:
     return PolicyChooser(user)(device)
 
 
+def user_group_ids(user: User) -> set[int]:
+    """The ids of the user's groups (policies name a user group; so do approver rules)."""
+    return set(user.groups.values_list("pk", flat=True))
+
+
 class PolicyChooser:
     """policy_for() for one user and any of their devices, from two small queries: every policy
     (an admin's handful, cheaper to load whole than to filter) and the user's group ids."""
 
     def __init__(self, user: User) -> None:
-        self.user_group_ids = set(user.groups.values_list("pk", flat=True))
+        self.user_group_ids = user_group_ids(user)
         self.policies = list(Policy.objects.order_by("-priority", "name"))
         self.overrides = [p for p in self.policies if not p.is_default]
         self.default = next((p for p in self.policies if p.is_default), None) or Policy(**BUILT_IN_DEFAULT)

@@ -3,10 +3,11 @@ may not see raises Http404, exactly as if it did not exist (no IDOR by guessing 
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from requests_app import permissions
 from requests_app.lifecycle import LIVE_STATES, TERMINAL_STATES, State
 from requests_app.models import Device, Elevation, Heartbeat, User
 
@@ -15,27 +16,13 @@ def _with_relations(queryset: QuerySet[Elevation]) -> QuerySet[Elevation]:
     return queryset.select_related("device", "connection", "beneficiary", "requester")
 
 
-def can_see_all(user: User) -> bool:
-    return user.has_perm("requests_app.act_for_others") or user.has_perm("requests_app.view_audit")
-
-
-def elevations_visible_to(user: User) -> QuerySet[Elevation]:
-    queryset = Elevation.objects.all()
-    if not can_see_all(user):
-        queryset = queryset.filter(Q(beneficiary=user) | Q(requester=user) | Q(approvals__approver=user)).distinct()
-    return _with_relations(queryset)
-
-
 def elevation_for_user(*, public_id, user: User) -> Elevation:
-    """The elevation if `user` may see it (own, helpdesk/auditor, or an approver of it), else 404."""
-    elevation = elevations_visible_to(user).filter(public_id=public_id).first()
-    if elevation is None:
-        from requests_app.services import may_approve
-
-        candidate = _with_relations(Elevation.objects.filter(public_id=public_id, state=State.PENDING_APPROVAL)).first()
-        if candidate is not None and may_approve(user, candidate):
-            return candidate
+    """The elevation if `user` may see it (permissions.may_view), else 404, exactly as if it did
+    not exist. SecondFactorRequired when it is someone else's and their role needs MFA first."""
+    elevation = _with_relations(Elevation.objects.filter(public_id=public_id)).first()
+    if elevation is None or not permissions.may_view(user, elevation):
         raise Http404("No such elevation.")
+    permissions.check_mfa_for(user, elevation)
     return elevation
 
 

@@ -18,14 +18,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from requests_app import selectors, services
-from requests_app.auth.mfa import mfa_setup_redirect, needs_mfa_to_act_on
+from requests_app import permissions, selectors, services
 from requests_app.auth.stepup import step_up_required
 from requests_app.clock import now
 from requests_app.errors import PortalError
-from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_change, may_revoke
+from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_revoke
 from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
 from requests_app.models import Elevation
+from requests_app.permissions import may_change
 from requests_app.policy import PolicyChooser, human_minutes
 
 HISTORY_PAGE_SIZE = 10
@@ -67,7 +67,7 @@ def _row(user, elevation: Elevation, chooser: PolicyChooser | None = None, **fee
         elevation,
         extend_choices(elevation, chooser) if allowed else [],
         allowed and may_revoke(elevation),
-        user.pk not in (elevation.beneficiary_id, elevation.requester_id),
+        not permissions.is_party(user, elevation),
         **feedback,
     )
 
@@ -196,8 +196,6 @@ def extend_elevation(request, public_id):
     form = ExtendForm(request.POST, elevation=elevation)
     if not may_change(request.user, elevation):
         return _after_action(request, elevation, error="You cannot change this elevation.")
-    if needs_mfa_to_act_on(request.user, elevation):
-        return mfa_setup_redirect(request)
     if not form.is_valid():
         return _after_action(request, elevation, error=first_error(form))
     try:
@@ -214,8 +212,6 @@ def revoke_elevation(request, public_id):
     form = RevokeForm(request.POST)
     if not may_change(request.user, elevation):
         return _after_action(request, elevation, error="You cannot change this elevation.")
-    if needs_mfa_to_act_on(request.user, elevation):
-        return mfa_setup_redirect(request)
     if not form.is_valid():
         return _after_action(request, elevation, error=first_error(form))
     try:

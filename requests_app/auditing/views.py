@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
@@ -15,21 +13,13 @@ from requests_app.auditing import export as exports
 from requests_app.auditing import selectors, stats, verify
 from requests_app.auditing.filters import AuditFilterForm, provider_options
 from requests_app.auditing.row_cache import audit_rows
+from requests_app.permissions import VIEW_AUDIT, role_required
 
 PARTIALS = {"audit-results", "audit-events"}
 
 
-def audit_viewer_required(view):
-    """Auditors and admins only; everyone else gets a 404, as if the page did not exist."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.has_perm("requests_app.view_audit"):
-            raise Http404("No such page.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+# Auditors and admins only; everyone else gets 403, as on every role's pages.
+audit_viewer_required = role_required(VIEW_AUDIT)
 
 
 def _cursor(request, name: str) -> int | None:

@@ -6,11 +6,7 @@ swaps the page's #helpdesk-page region (hx-select) from that redirect, and the m
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,6 +19,7 @@ from requests_app.helpdesk import selectors
 from requests_app.helpdesk.forms import ExtendForm, GrantForm, ReasonForm, SearchForm
 from requests_app.helpdesk.services import elevation_mark_reviewed
 from requests_app.models import Elevation
+from requests_app.permissions import ACT_FOR_OTHERS, BREAK_GLASS, role_required
 from requests_app.selectors import devices_for_user
 
 # Ids of the console's swappable regions: an htmx request aimed at one gets that region's partial.
@@ -30,24 +27,8 @@ SEARCH_REGION = "search-results"
 LIVE_REGION = "console-live"
 
 
-def permission_required(perm: str):
-    """Signed in (else to sign-in) and holding `perm` (else 403)."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.has_perm(perm):
-                raise PermissionDenied("This page is for the helpdesk.")
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-helpdesk_required = permission_required("requests_app.act_for_others")
-break_glass_required = permission_required("requests_app.break_glass")
+helpdesk_required = role_required(ACT_FOR_OTHERS)
+break_glass_required = role_required(BREAK_GLASS)
 
 
 def _back(request, default: str):

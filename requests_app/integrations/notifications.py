@@ -19,7 +19,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 
-from requests_app import services
+from requests_app import permissions
 from requests_app.clock import now
 from requests_app.execution import backoff_seconds
 from requests_app.integrations import messages
@@ -76,8 +76,8 @@ def preference_of(user: User) -> NotificationPreference:
 
 
 def approvers_for(elevation: Elevation) -> list[User]:
-    """Everyone `services.may_approve` would accept for this elevation."""
-    rules = messages.rules_of(elevation)
+    """Everyone `permissions.may_approve` would accept for this elevation."""
+    rules = permissions.policy_of(elevation)
     perm = Permission.objects.filter(codename="approve_elevation", content_type__app_label="requests_app")
     candidates = User.objects.filter(is_active=True).filter(
         Q(is_superuser=True) | Q(groups__permissions__in=perm) | Q(user_permissions__in=perm)
@@ -86,7 +86,7 @@ def approvers_for(elevation: Elevation) -> list[User]:
         candidates = candidates | User.objects.filter(is_active=True, groups=rules.approver_group_id)
     if rules.approval_by_manager and elevation.beneficiary.manager_id:
         candidates = candidates | User.objects.filter(pk=elevation.beneficiary.manager_id)
-    return [user for user in candidates.distinct() if services.may_approve(user, elevation)]
+    return [user for user in candidates.distinct() if permissions.may_approve(user, elevation)]
 
 
 def admins() -> list[User]:
@@ -289,7 +289,7 @@ def send_expiry_reminders() -> int:
     count = 0
     candidates = Elevation.objects.filter(state=State.ACTIVE, expires_at__gt=current, expires_at__lte=horizon)
     for elevation in candidates.select_related("policy", "beneficiary", "device"):
-        minutes = messages.rules_of(elevation).reminder_before_minutes
+        minutes = permissions.policy_of(elevation).reminder_before_minutes
         if not minutes or elevation.expires_at - current > timedelta(minutes=minutes):
             continue
         key = f"expiring_soon:{elevation.pk}:{elevation.expires_at.isoformat()}:"

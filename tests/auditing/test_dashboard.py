@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 
+from bench.audit_chain import append_events, synthetic_events
 from requests_app import audit
 from requests_app.auditing import stats
 from requests_app.auditing.filters import AuditFilterForm
-from requests_app.auditing.generator import append_events, synthetic_events
 from requests_app.auditing.selectors import PAGE_SIZE
 from requests_app.clock import now
 from requests_app.lifecycle import State
@@ -56,10 +56,10 @@ def test_auditors_see_the_dashboard(auditor_client):
     assert "Not verified yet" in body
 
 
-def test_admins_see_it_too_and_others_get_404(admin_client, employee_client, helpdesk_client, client, db):
+def test_admins_see_it_too_and_others_get_403(admin_client, employee_client, helpdesk_client, client, db):
     assert admin_client.get("/audit/").status_code == 200
-    assert employee_client.get("/audit/").status_code == 404
-    assert helpdesk_client.get("/audit/").status_code == 404
+    assert employee_client.get("/audit/").status_code == 403
+    assert helpdesk_client.get("/audit/").status_code == 403
     assert client.get("/audit/").status_code == 302  # to sign-in
 
 

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from bench.audit_chain import append_events, synthetic_events
 from requests_app import audit
 from requests_app.auditing import export, selectors, verify
 from requests_app.auditing.filters import AuditFilterForm
-from requests_app.auditing.generator import append_events, synthetic_events
 from requests_app.clock import now
 from requests_app.models import AuditChainHead, AuditEvent
 
@@ -135,7 +135,7 @@ def test_an_unfiltered_export_chains_from_the_first_event_to_the_head(auditor_cl
 
 
 def test_export_is_for_auditors_only(employee_client, db):
-    assert employee_client.get("/audit/export.csv").status_code == 404
+    assert employee_client.get("/audit/export.csv").status_code == 403
     assert not AuditEvent.objects.filter(action="audit.exported").exists()
 
 
