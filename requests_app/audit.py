@@ -19,6 +19,9 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 
+from requests_app.clock import now
+from requests_app.models import AuditChainHead, AuditEvent
+
 GENESIS = "0" * 64
 
 
@@ -127,9 +130,6 @@ def record(
 def record_many(specs: list[EventSpec]) -> list:
     """Append events to the chain in order, in one insert: the chain head is locked, read and
     moved once for the batch (inside the caller's transaction, if any)."""
-    from requests_app.clock import now
-    from requests_app.models import AuditChainHead, AuditEvent
-
     context = current_context()
     at = now().astimezone(UTC)
     with transaction.atomic():

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from requests_app.lifecycle import LIVE_STATES, TERMINAL_STATES, State
+from requests_app.states import LIVE_STATES, TERMINAL_STATES, State
 
 
 class Elevation(models.Model):
