@@ -15,6 +15,7 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from bench.audit_chain import append_events, synthetic_events
+from helpers import wait_for
 from requests_app import audit
 from requests_app.auditing import export, selectors, verify
 from requests_app.auditing.filters import AuditFilterForm
@@ -259,7 +260,4 @@ def test_a_client_that_goes_away_mid_download_frees_the_server_connection(audito
         assert len(running_copies()) == 1
     # The socket is closed now, the rest unread: the server's next write fails and it closes the
     # response; the COPY is cancelled and its transaction rolled back, the connection idle again.
-    deadline = time.monotonic() + 10
-    while (busy := busy_sessions()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert busy == []
+    wait_for(lambda: busy_sessions() == [], 10, interval=0.05, message="the export's session to be idle")

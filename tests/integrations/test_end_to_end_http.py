@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 from integration_helpers import INTAKE_SECRET, intake_body
 
-from helpers import wait_for
+from helpers import state_of, wait_for
 from requests_app import clock, services
 from requests_app.integrations.jira.client import adf_plain_text
 from requests_app.lifecycle import State
@@ -49,11 +49,6 @@ def laptops(sailpoint, employee, default_policy, transactional_db):
         device.users.add(employee)
         devices[hostname] = device
     return devices
-
-
-def state_of(elevation) -> str:
-    elevation.refresh_from_db()
-    return elevation.state
 
 
 def activation_of(sailpoint, elevation):

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sailpoint_helpers import CLIENT_ID, CLIENT_SECRET
 
+from helpers import state_of
 from requests_app import clock, execution, services
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, ProviderConnection
@@ -32,11 +33,6 @@ def laptop(sailpoint, connection, employee, default_policy):
     device = Device.objects.create(connection=connection, external_id=entitlement_connection, hostname="ERIN-MBP")
     device.users.add(employee)
     return device
-
-
-def state_of(elevation) -> str:
-    elevation.refresh_from_db()
-    return elevation.state
 
 
 def quietly(django_capture_on_commit_callbacks, service, **kwargs):
