@@ -49,9 +49,10 @@ test: install services ## Run the whole test suite on PostgreSQL and Redis (star
 services: ## Start PostgreSQL and Redis on 127.0.0.1 if they are not answering
 	@bash scripts/services.sh
 
-lint: install ## ruff lint and format check, Django checks, missing migrations
+lint: install ## ruff lint and format check, mypy (django-stubs) on requests_app and portal, Django checks, missing migrations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run -v0
 

@@ -130,7 +130,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "elevate.sqlite3",
+            "NAME": str(VAR_DIR / "elevate.sqlite3"),
             # Web, worker and beat share the file: take the write lock up front and wait for it.
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }

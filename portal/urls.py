@@ -5,7 +5,7 @@ from django.urls import include, path
 from portal import health
 
 # The admin signs in through allauth too, so its MFA step and the local-login policy apply there.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

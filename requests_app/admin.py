@@ -11,7 +11,7 @@ from requests_app.providers.jumpcloud.admin import test_connection
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Elevate", {"fields": ("timezone", "manager")}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Elevate", {"fields": ("timezone", "manager")}))
     list_display = ("email", "username", "first_name", "last_name", "is_staff")
     search_fields = ("email", "username", "first_name", "last_name")
 
@@ -81,13 +81,8 @@ class DeviceAdmin(admin.ModelAdmin):
     filter_horizontal = ("users",)
 
 
-@admin.register(Elevation)
-class ElevationAdmin(admin.ModelAdmin):
-    """Read-only: elevations change only through the lifecycle services."""
-
-    list_display = ("public_id", "beneficiary", "target_label", "state", "expires_at")
-    list_filter = ("state", "source")
-    search_fields = ("beneficiary__email", "target_label", "public_id")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Listed, never edited here: these rows change only through the services."""
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -99,8 +94,17 @@ class ElevationAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(Elevation)
+class ElevationAdmin(ReadOnlyAdmin):
+    """Elevations change only through the lifecycle services."""
+
+    list_display = ("public_id", "beneficiary", "target_label", "state", "expires_at")
+    list_filter = ("state", "source")
+    search_fields = ("beneficiary__email", "target_label", "public_id")
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(ElevationAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "at", "actor_label", "action", "target_label")
     list_filter = ("action",)
     search_fields = ("actor_label", "target_label", "action")

@@ -95,7 +95,7 @@ def _target_fields(target: Any) -> tuple[str, str, str]:
         return "", "", ""
     if isinstance(target, models.Model):
         ident = getattr(target, "public_id", None) or target.pk
-        return target._meta.model_name, str(ident), str(target)[:255]
+        return target._meta.model_name or "", str(ident), str(target)[:255]
     return type(target).__name__, "", str(target)[:255]
 
 

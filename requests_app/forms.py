@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from django import forms
 
@@ -81,7 +82,7 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         if self.is_bound:  # only a post chooses one (an unbound form lists self.devices)
-            self.fields["device"].queryset = selectors.devices_for_user(user)
+            cast(forms.ModelChoiceField, self.fields["device"]).queryset = selectors.devices_for_user(user)
         if live is None:
             live = selectors.my_live_elevations(user)
         self._live_by_device = {e.device_id: e for e in live if e.device_id}
@@ -91,9 +92,9 @@ class RequestForm(forms.Form):
         self.policy_chooser = policy.PolicyChooser(user)
         presets = sorted({m for o in self.device_options for m in self._presets(o.rules)})
         self.presets = presets or self._presets(self.policy_chooser(None))
-        self.fields["minutes"].choices = [(str(m), policy.human_minutes(m)) for m in self.presets] + [
-            (CUSTOM, "Custom")
-        ]
+        cast(forms.ChoiceField, self.fields["minutes"]).choices = [
+            (str(m), policy.human_minutes(m)) for m in self.presets
+        ] + [(CUSTOM, "Custom")]
         self.max_minutes = max((o.rules.max_duration_minutes for o in self.device_options), default=0)
         self.fields["custom_minutes"].widget.attrs["max"] = self.max_minutes or None
         # The box is only offered where a policy allows it; a forged post is refused by the service.
@@ -174,7 +175,9 @@ class ExtendForm(forms.Form):
     def __init__(self, *args, elevation: Elevation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         choices = extend_choices(elevation)
-        self.fields["minutes"].choices = [(str(m), policy.human_minutes(m)) for m in choices]
+        cast(forms.TypedChoiceField, self.fields["minutes"]).choices = [
+            (str(m), policy.human_minutes(m)) for m in choices
+        ]
         if not choices:
             self.fields["minutes"].error_messages["invalid_choice"] = "This elevation cannot be extended any further."
 
@@ -184,4 +187,4 @@ class RevokeForm(forms.Form):
 
 
 def first_error(form: forms.Form) -> str:
-    return next((error for errors in form.errors.values() for error in errors), "Check the form.")
+    return next((str(error) for errors in form.errors.values() for error in errors), "Check the form.")

@@ -12,6 +12,7 @@ event is written in the same transaction, so there is never a state change witho
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import models, transaction
@@ -94,7 +95,7 @@ def transition_many(
                 setattr(elevation, name, value)
         audit.record_many(events)
         for seen, ids in ids_by_state.items():
-            transaction.on_commit(lambda ids=ids, seen=seen: _announce(ids, seen, to, action), robust=True)
+            transaction.on_commit(functools.partial(_announce, ids, seen, to, action), robust=True)
     return elevations
 
 

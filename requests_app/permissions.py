@@ -37,7 +37,7 @@ def is_party(user: User, elevation: Elevation) -> bool:
 def policy_of(elevation: Elevation, chooser: policy.PolicyChooser | None = None) -> Policy:
     """The policy the elevation was created under, else the one that applies to it now.
     `chooser` (built for its beneficiary) saves the lookup's queries."""
-    if elevation.policy_id:
+    if elevation.policy is not None:
         return elevation.policy
     if chooser is not None:
         return chooser(elevation.device)

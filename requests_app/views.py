@@ -80,8 +80,10 @@ def _live_rows_and_form(user) -> tuple[list[Row], RequestForm]:
     _share_devices(live, form.devices, with_connection=True)
     policies = {rules.pk: rules for rules in form.policy_chooser.policies}
     for elevation in live:
-        if elevation.policy_id is None or elevation.policy_id in policies:
-            elevation.policy = policies.get(elevation.policy_id)
+        if elevation.policy_id is None:
+            elevation.policy = None
+        elif elevation.policy_id in policies:
+            elevation.policy = policies[elevation.policy_id]
     prefetch_related_objects(live, "policy")  # only one created after the form loaded them
     return [_row(user, e, form.policy_chooser) for e in live], form
 

@@ -17,8 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.template import Context
-from django.template.loader import get_template
+from django.template import Context, Engine
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from redis.exceptions import RedisError
@@ -33,7 +32,7 @@ def audit_rows(events: Sequence[dict[str, Any]], *, load: Callable[[list[dict]],
     returns the full rows (same order) for those not cached."""
     if not events:
         return []
-    template = get_template(ROW_TEMPLATE).template
+    template = Engine.get_default().get_template(ROW_TEMPLATE)
     prefix = row_key_prefix(template)
     keys = [prefix + event["hash"] for event in events]
     found = _read(keys)

@@ -210,7 +210,7 @@ def _peers(filters: AuditFilters, at) -> tuple[list[Peer], list[Peer], float | N
             rows[key] = [n, 0.0]
         for key, total in elevated.values_list(field).annotate(t=Sum("overlap")).values_list(field, "t"):
             rows.setdefault(key, [0, 0.0])[1] = max(total.total_seconds(), 0) / 3600 if total else 0.0
-        rows.pop(None, None)
+        rows.pop(None, None)  # type: ignore[call-overload]  # values without a user or device
         return rows
 
     by_user, by_device = per("beneficiary"), per("device")

@@ -61,7 +61,7 @@ def export(request, format: str):
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest(
-            "Check the filters: " + "; ".join(e for errs in form.errors.values() for e in errs)
+            "Check the filters: " + "; ".join(str(e) for errs in form.errors.values() for e in errs)
         )
     started = exports.export_start(filters=form.filters(), format=format)
     response = StreamingHttpResponse(started.stream(), content_type=started.content_type)

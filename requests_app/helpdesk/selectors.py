@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -82,22 +83,23 @@ def live_page(*, after: str | None = None, before: str | None = None, size: int 
     if sooner is None and later is None:
         # The usual view, in one query: the rows carry the total (an uncorrelated subquery
         # PostgreSQL runs once, from the index).
-        rows = list(
+        first = list(
             live_elevations(with_requester=False)
             .annotate(live_total=_LIVE_TOTAL)
             .order_by("expires_at", "pk")[: size + 1]
         )
-        return _forward(rows, rows[0].live_total if rows else 0, size, from_start=True)
+        return _forward(first, first[0].live_total if first else 0, size, from_start=True)
     live = live_elevations(with_requester=False)
     total = live.count()
     if sooner is not None:
         at, pk = sooner
         earlier = live.filter(Q(expires_at__lt=at) | Q(expires_at=at, pk__lt=pk))
-        rows = list(earlier.order_by("-expires_at", "-pk")[: size + 1])
+        rows: list[Elevation] = list(earlier.order_by("-expires_at", "-pk")[: size + 1])
         if len(rows) <= size:  # back at the start (rows before it expired meanwhile): the first page
             return live_page(size=size)
         rows = share_requesters(rows[:size][::-1])
         return LivePage(rows, total, cursor_of(rows[-1]), cursor_of(rows[0]))
+    assert later is not None  # one of the two cursors parsed
     at, pk = later
     after_it = live.filter(Q(expires_at__gt=at) | Q(expires_at=at, pk__gt=pk))
     rows = list(after_it.order_by("expires_at", "pk")[: size + 1])
@@ -106,9 +108,9 @@ def live_page(*, after: str | None = None, before: str | None = None, size: int 
     return _forward(rows, total, size, from_start=False)
 
 
-def _forward(rows: list[Elevation], total: int, size: int, *, from_start: bool) -> LivePage:
+def _forward(rows: Sequence[Elevation], total: int, size: int, *, from_start: bool) -> LivePage:
     """A page read forward: `size` + 1 rows fetched, the extra one saying there are later ones."""
-    page = share_requesters(rows[:size])
+    page = share_requesters(list(rows[:size]))
     later = cursor_of(page[-1]) if len(rows) > size else None
     sooner = cursor_of(page[0]) if page and not from_start else None
     return LivePage(page, total, later, sooner)

@@ -10,6 +10,7 @@ a grant.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -180,7 +181,7 @@ def queue(delivery_ids: list[int]) -> None:
     from requests_app.integrations import tasks
 
     for delivery_id in delivery_ids:
-        transaction.on_commit(lambda delivery_id=delivery_id: tasks.deliver.delay(delivery_id))
+        transaction.on_commit(functools.partial(tasks.deliver.delay, delivery_id))
 
 
 # -- deliver: one row out -------------------------------------------------------------------------
@@ -209,7 +210,12 @@ def _claim(delivery_id: int) -> Delivery | None:
         delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
         if delivery is None or delivery.status in (Delivery.Status.SENT, Delivery.Status.FAILED):
             return None
-        if delivery.status == Delivery.Status.SENDING and delivery.claimed_at > now() - DELIVERY_LEASE:
+        claimed_at = delivery.claimed_at
+        if (
+            delivery.status == Delivery.Status.SENDING
+            and claimed_at is not None
+            and claimed_at > now() - DELIVERY_LEASE
+        ):
             return None  # another worker is sending it right now
         delivery.status = Delivery.Status.SENDING
         delivery.claimed_at = now()
@@ -245,19 +251,22 @@ def _rendered(delivery: Delivery) -> messages.Rendered:
 def _send(delivery: Delivery) -> str:
     rendered = _rendered(delivery)
     if delivery.channel == Delivery.Channel.EMAIL:
+        assert delivery.recipient is not None  # e-mail deliveries are personal
         subject, body = rendered.email()
         EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [delivery.recipient.email]).send()
         return ""
     if delivery.channel == Delivery.Channel.SLACK:
-        if delivery.slack_channel_id:
+        if delivery.slack_channel is not None:
             url = delivery.slack_channel.webhook_url
         else:
+            assert delivery.recipient is not None  # a delivery goes to a channel or a person
             url = preference_of(delivery.recipient).slack_webhook_url
         if not url:
             raise ProviderError("no Slack webhook configured any more", permanent=True)
         post_message(url, rendered.slack())
         return ""
     intake = delivery.jira_intake
+    assert intake is not None  # the remaining channel is a Jira comment on its issue
     with intake.connection.client() as client:
         comment = client.add_comment(intake.issue_key, rendered.jira())
     return str(comment.get("id", ""))

@@ -19,7 +19,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):
         raise AuditEventImmutable("Audit events are append-only; they cannot be deleted.")
 
-    delete.queryset_only = True
+    delete.queryset_only = True  # type: ignore[attr-defined]  # Django's flag: no Manager.delete()
 
 
 class AuditEvent(models.Model):

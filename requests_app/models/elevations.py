@@ -122,7 +122,7 @@ class Elevation(models.Model):
 
     @property
     def target_name(self) -> str:
-        if self.device_id:
+        if self.device is not None:
             return self.device.hostname
         return self.target_label or self.target_ref
 

@@ -14,7 +14,7 @@ from requests_app.policy import human_minutes
 
 register = template.Library()
 
-STATE_TONES = {
+STATE_TONES: dict[str, str] = {
     State.REQUESTED: "pending",
     State.PENDING_APPROVAL: "waiting",
     State.APPROVED: "pending",

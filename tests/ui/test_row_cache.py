@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
-from django.template.loader import get_template
+from django.template import Engine
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from requests_app import audit
@@ -54,7 +54,7 @@ def test_untrusted_text_in_an_audit_row_is_escaped_before_it_is_cached(db):
     event = audit.record("test.row_cache", reason="<script>alert(1)</script>")
     html = _rendered_rows([{"seq": event.seq, "hash": event.hash}], [])[0]
     assert "<script>" not in html and "&lt;script&gt;" in html
-    cached = cache.get(row_key_prefix(get_template(ROW_TEMPLATE).template) + event.hash)
+    cached = cache.get(row_key_prefix(Engine.get_default().get_template(ROW_TEMPLATE)) + event.hash)
     assert cached == str(html)
 
 
