@@ -1,4 +1,5 @@
-"""Writing and checking the audit trail (append-only, hash-chained).
+"""The audit trail's writer (append-only, hash-chained); the tables are models/audit_trail.py,
+the auditor's side (verify, dashboard, export) is the auditing package.
 
 `record()` is the only writer. Who did it, from which IP and user agent, comes from the
 request context the middleware sets, or from `acting_as()` in tasks and commands.

@@ -20,7 +20,7 @@ from django.db.models import Subquery
 from requests_app import audit
 from requests_app.clock import now
 from requests_app.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from requests_app.models.audit import GENESIS_HASH
+from requests_app.models.audit_trail import GENESIS_HASH
 
 HASHED_FIELDS = (
     "seq",

@@ -1,3 +1,6 @@
+"""The audit trail's tables: the events, the chain head, the verification checkpoint.
+Written only through requests_app.audit.record(); read by requests_app.auditing."""
+
 from __future__ import annotations
 
 from django.conf import settings
