@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect, render
@@ -197,7 +198,7 @@ def extend_elevation(request, public_id):
     elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
     form = ExtendForm(request.POST, elevation=elevation)
     if not may_change(request.user, elevation):
-        return _after_action(request, elevation, error="You cannot change this elevation.")
+        raise PermissionDenied("You cannot change this elevation.")  # seen, not theirs to change: 403
     if not form.is_valid():
         return _after_action(request, elevation, error=first_error(form))
     try:
@@ -213,7 +214,7 @@ def revoke_elevation(request, public_id):
     elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
     form = RevokeForm(request.POST)
     if not may_change(request.user, elevation):
-        return _after_action(request, elevation, error="You cannot change this elevation.")
+        raise PermissionDenied("You cannot change this elevation.")  # seen, not theirs to change: 403
     if not form.is_valid():
         return _after_action(request, elevation, error=first_error(form))
     try:
