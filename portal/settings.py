@@ -287,7 +287,8 @@ MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Elevate")
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=DEBUG)
 ELEVATE_MFA_REQUIRED_ROLES = env_list("ELEVATE_MFA_REQUIRED_ROLES", ["helpdesk", "admin"])
-ELEVATE_MFA_REQUIRED_PATHS = env_list("ELEVATE_MFA_REQUIRED_PATHS", ["/helpdesk/", "/approvals/", "/admin/"])
+# /audit/ shows every elevation's reason and timeline: an admin reads it with MFA, as they act.
+ELEVATE_MFA_REQUIRED_PATHS = env_list("ELEVATE_MFA_REQUIRED_PATHS", ["/helpdesk/", "/approvals/", "/admin/", "/audit/"])
 # Step-up: asking for an elevation needs a sign-in (or re-authentication) at most this old. 0: off.
 ELEVATE_STEP_UP_SECONDS = env_int("ELEVATE_STEP_UP_SECONDS", 3600)
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("ACCOUNT_REAUTHENTICATION_TIMEOUT", 300)

@@ -109,11 +109,12 @@ def test_audit_rows_cost_one_more_query_only_when_not_cached(auditor_client, dja
     audit.record("test.row_cache_queries", reason="q")
     query = {"action": "test.row_cache_queries"}
     auditor_client.get("/audit/", query)  # warms the summary and the row
-    # session, user, the user's and their groups' permissions, checkpoint, head, providers, page
-    with django_assert_num_queries(8):
+    # session, user, the MFA guard (second factor, roles), the user's and their groups'
+    # permissions, checkpoint, head, providers, page
+    with django_assert_num_queries(10):
         auditor_client.get("/audit/", query)
     audit.record("test.row_cache_queries", reason="a new one")
-    with django_assert_num_queries(9):  # the new row's columns
+    with django_assert_num_queries(11):  # the new row's columns
         auditor_client.get("/audit/", query)
 
 
