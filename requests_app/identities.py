@@ -4,6 +4,8 @@ Below services, devices and execution, which all need it."""
 
 from __future__ import annotations
 
+from requests_app import identity_problems
+from requests_app.auth.sso import address_as_sent
 from requests_app.errors import ProviderUnavailable
 from requests_app.models import ProviderConnection, ProviderIdentity, User
 from requests_app.providers.base import ProviderError
@@ -22,12 +24,15 @@ def identity_for(*, user: User, connection: ProviderConnection) -> ProviderIdent
 def look_up_identity(*, user: User, connection: ProviderConnection) -> ProviderIdentity:
     """Ask the provider for the user's id (by e-mail) and cache it."""
     try:
-        external_id = connection.provider.lookup_user(user.email)
+        external_id = connection.provider.lookup_user(address_as_sent(user))
     except ProviderError as exc:
         if not exc.permanent:
             raise  # transient: the caller decides whether to retry or to tell the user
-        raise ProviderUnavailable(f"No account for {user.email} was found on {connection.name}: {exc.message}") from exc
+        message = f"No account for {user.email} was found on {connection.name}: {exc.message}"
+        identity_problems.remember(user_id=user.pk, connection_id=connection.pk, message=message)
+        raise ProviderUnavailable(message) from exc
     identity, _ = ProviderIdentity.objects.update_or_create(
         user=user, connection=connection, defaults={"external_id": external_id}
     )
+    identity_problems.forget(user_id=user.pk, connection_id=connection.pk)
     return identity

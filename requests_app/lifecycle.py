@@ -2,8 +2,13 @@
 
     requested ─┬─> pending_approval ─┬─> approved ──> granting ──> active ──> revoking ─┬─> revoked
                │                     ├─> denied          │           │  ↺ extend        └─> expired
-               └─> approved          ├─> cancelled       └─> failed  │
+               └─> approved          ├─> cancelled       └─> failed  │           └─> failed
                                      └─> expired (undecided in time) └─> (revoke/expiry)
+
+A grant that may exist at the provider never ends as failed straight away: giving up on a grant
+that may have reached the provider goes granting -> revoking (end state failed), and the revoke
+step finds and removes whatever was made before the row ends (execution.py). An approved row whose
+window ended before any call was made goes to failed directly: nothing was sent.
 
 A transition is a conditional UPDATE on the state the caller saw, so two workers (or a worker
 and a person) racing on one row cannot both move it: the loser gets StaleTransition. The audit

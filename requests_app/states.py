@@ -28,12 +28,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.REQUESTED: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.CANCELLED, S.DENIED}),
     # Self-moves are extensions: the state stays, the expiry moves (and is audited).
     S.PENDING_APPROVAL: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.DENIED, S.CANCELLED, S.EXPIRED}),
-    S.APPROVED: frozenset({S.APPROVED, S.GRANTING, S.CANCELLED}),
+    S.APPROVED: frozenset({S.APPROVED, S.GRANTING, S.CANCELLED, S.FAILED}),
     # granting -> revoking: revoked (or expired) while the grant call was still running.
     S.GRANTING: frozenset({S.GRANTING, S.ACTIVE, S.FAILED, S.REVOKING}),
     S.ACTIVE: frozenset({S.ACTIVE, S.REVOKING}),
-    # A revoke that fails is retried until it succeeds: revoking never ends in failed.
-    S.REVOKING: frozenset({S.REVOKED, S.EXPIRED}),
+    # A revoke that fails is retried until it succeeds. Revoking ends in failed only for a grant
+    # given up on, once whatever it may have made at the provider is gone.
+    S.REVOKING: frozenset({S.REVOKED, S.EXPIRED, S.FAILED}),
     S.REVOKED: frozenset(),
     S.EXPIRED: frozenset(),
     S.DENIED: frozenset(),

@@ -109,14 +109,14 @@ def test_my_elevations_query_count_does_not_grow_with_rows(
     make_elevation(employee, device)
     make_elevation(employee, device, state=State.EXPIRED)
     # session, user, the user's and their groups' permissions, devices, groups, policies, live,
-    # the history's count and its page
-    with django_assert_num_queries(10):
+    # the history's count and its page, and the attestations asked for (requests_app/attestation)
+    with django_assert_num_queries(11):
         employee_client.get(MY)
     for n in range(4):
         other = make_device(employee, hostname=f"box-{n}")
         make_elevation(employee, other, state=State.ACTIVE if n % 2 else State.GRANTING)
         make_elevation(employee, other, state=State.REVOKED)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         employee_client.get(MY)
 
 
@@ -128,7 +128,7 @@ def test_a_live_elevation_on_a_device_no_longer_listed_still_shows_its_device(
     gone.removed_at = now()
     gone.save()
     make_elevation(employee, device, state=State.GRANTING)
-    with django_assert_num_queries(11):  # the usual 10 less the empty history's page, that device and its connection
+    with django_assert_num_queries(12):  # the usual 11 less the empty history's page, that device and its connection
         body = employee_client.get(MY).content.decode()
     assert "old-desktop" in body and "erin-laptop" in body
 
