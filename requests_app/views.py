@@ -26,6 +26,7 @@ from requests_app.errors import PortalError
 from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_revoke
 from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
 from requests_app.models import Elevation
+from requests_app.parsing import page_number
 from requests_app.permissions import may_change
 from requests_app.policy import PolicyChooser, human_minutes
 
@@ -116,10 +117,10 @@ def _history_page(user, number, devices=()) -> Page:
 @require_GET
 def my_elevations(request):
     if request.htmx.target == HISTORY_REGION:
-        history = _history_page(request.user, request.GET.get("page"))
+        history = _history_page(request.user, page_number(request.GET.get("page")))
         return render(request, "requests_app/my_elevations.html#history", {"history": history})
     live, form = _live_rows_and_form(request.user)
-    history = _history_page(request.user, request.GET.get("page"), form.devices)
+    history = _history_page(request.user, page_number(request.GET.get("page")), form.devices)
     context = {"live": live, "history": history, "form": form, "inline": True}
     return render(request, "requests_app/my_elevations.html", context)
 

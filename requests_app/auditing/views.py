@@ -13,6 +13,7 @@ from requests_app.auditing import export as exports
 from requests_app.auditing import selectors, stats, verify
 from requests_app.auditing.filters import AuditFilterForm, provider_options
 from requests_app.auditing.row_cache import audit_rows
+from requests_app.parsing import whole_number
 from requests_app.permissions import VIEW_AUDIT, role_required
 
 PARTIALS = {"audit-results", "audit-events"}
@@ -23,8 +24,7 @@ audit_viewer_required = role_required(VIEW_AUDIT)
 
 
 def _cursor(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    return whole_number(request.GET.get(name))
 
 
 @audit_viewer_required

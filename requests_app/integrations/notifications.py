@@ -264,14 +264,16 @@ def _send(delivery: Delivery) -> str:
         EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [delivery.recipient.email]).send()
         return ""
     if delivery.channel == Delivery.Channel.SLACK:
-        if delivery.slack_channel is not None:
-            url = delivery.slack_channel.webhook_url
+        channel = delivery.slack_channel
+        personal = channel is None  # an admin sets channels; anyone sets their own
+        if channel is not None:
+            url = channel.webhook_url
         else:
             assert delivery.recipient is not None  # a delivery goes to a channel or a person
             url = preference_of(delivery.recipient).slack_webhook_url
         if not url:
             raise ProviderError("no Slack webhook configured any more", permanent=True)
-        post_message(url, rendered.slack())
+        post_message(url, rendered.slack(), untrusted=personal)
         return ""
     intake = delivery.jira_intake
     assert intake is not None  # the remaining channel is a Jira comment on its issue

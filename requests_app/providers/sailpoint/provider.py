@@ -302,8 +302,7 @@ class SailPointProvider(Provider):
         new_reference = ActivationReference(ref.identity_id, ref.connection_id, ref.activation_id, ends_at)
         return GrantResult(str(new_reference), expires_at=ends_at)
 
-    # False = accepted, not yet confirmed (the engine's contract); providers/base.py still says None.
-    def revoke(self, reference: str) -> bool | None:  # type: ignore[override]
+    def revoke(self, reference: str) -> bool | None:
         """Deactivate, and say done only when the history says the activation is over.
 
         False: SailPoint accepted the deactivation (202 DEPROVISIONING) or is still
