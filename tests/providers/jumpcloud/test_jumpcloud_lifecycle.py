@@ -7,13 +7,12 @@ timeouts) is seen exactly where it happens; the last test runs a real worker and
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import pytest
 from allauth.account.signals import user_logged_in
 
-from helpers import wait_for
+from helpers import state_of, wait_for
 from requests_app import clock, execution, services
 from requests_app.devices import sync_user_devices
 from requests_app.errors import PolicyViolation, ProviderUnavailable
@@ -66,11 +65,6 @@ def erin_devices(erin, employee, connection, default_policy):
     return {device.hostname: device for device in devices}
 
 
-def state_of(elevation) -> str:
-    elevation.refresh_from_db()
-    return elevation.state
-
-
 def request_quietly(django_capture_on_commit_callbacks, service, **kwargs):
     """Call a service without running its on-commit Celery sends: the test drives the steps."""
     with django_capture_on_commit_callbacks(execute=False):
@@ -106,7 +100,8 @@ def test_device_lifecycle_survives_429_5xx_and_timeouts_and_grants_once(
     jumpcloud.add_fault(method="POST", path="/accessrequests$", delay=1.0)
     assert execution.grant_step(elevation.pk) is not None
     assert "did not answer in time" in Elevation.objects.get(pk=elevation.pk).last_error
-    time.sleep(0.9)
+    # JumpCloud finishes the slow request after the client gave up.
+    wait_for(lambda: jumpcloud.live_requests(erin["id"], erin["mac"]), 5, message="the late access request")
 
     # The search is rate-limited once: the step waits out Retry-After in place and goes on.
     jumpcloud.add_fault(method="GET", path="/accessrequests$", status=429, retry_after="1")
@@ -269,14 +264,20 @@ def test_sign_in_sync_looks_the_user_up_again_when_the_cached_id_is_gone(
     assert employee.devices.count() == 3
 
 
-def test_sign_in_survives_a_broker_that_is_down(employee, django_capture_on_commit_callbacks, monkeypatch):
+def test_sign_in_survives_a_broker_that_is_down(employee, django_capture_on_commit_callbacks, monkeypatch, caplog):
+    attempts = []
+
     def broken(user_id):
+        attempts.append(user_id)
         raise ConnectionError("broker down")
 
     monkeypatch.setattr(sync_user_devices_task, "delay", broken)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         user_logged_in.send(sender=type(employee), request=None, user=employee)
+
+    assert len(callbacks) == 1 and attempts == [employee.pk]  # the sync was tried once, after commit
+    assert f"could not queue the sign-in device sync for user {employee.pk}: broker down" in caplog.text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,7 +313,8 @@ def test_group_elevation_and_revert_survive_faults_and_keep_the_group_byte_for_b
     jumpcloud.add_fault(method="PUT", path="/usergroups/", delay=1.0)  # timeout; applied late
     assert execution.revoke_step(elevation.pk) is not None
     assert state_of(elevation) == State.REVOKING  # not given up: the sweep comes back
-    time.sleep(0.9)
+    # JumpCloud applies the slow PUT after the client gave up.
+    wait_for(lambda: jumpcloud.group_json(erin["group"]) == before, 5, message="the late group PUT")
     # Rate-limited once: the step waits out Retry-After in place and the revert goes through.
     jumpcloud.add_fault(method="PUT", path="/usergroups/", status=429, retry_after="1")
     assert execution.revoke_step(elevation.pk) is None

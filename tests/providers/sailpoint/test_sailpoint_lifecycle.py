@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sailpoint_helpers import connect_identity
 
+from helpers import state_of
 from requests_app import clock, execution, services
 from requests_app.devices import sync_user_devices
 from requests_app.lifecycle import State
@@ -27,11 +28,6 @@ def laptop(sailpoint, connection, employee, default_policy):
     connect_identity(sailpoint, employee, connection)
     sync_user_devices(user=employee, connection=connection)
     return Device.objects.get(connection=connection, users=employee)
-
-
-def state_of(elevation) -> str:
-    elevation.refresh_from_db()
-    return elevation.state
 
 
 def quietly(django_capture_on_commit_callbacks, service, **kwargs):
