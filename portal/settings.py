@@ -206,7 +206,9 @@ ELEVATE_HEARTBEAT_STALE_SECONDS = env_int("ELEVATE_HEARTBEAT_STALE_SECONDS", 60)
 # A step still running after this long is presumed dead (worker killed) and driven again.
 ELEVATE_STEP_LEASE_SECONDS = env_int("ELEVATE_STEP_LEASE_SECONDS", 60)
 # A revoke whose worker died is taken over after this long (one call, bounded by the HTTP timeout).
-ELEVATE_REVOKE_LEASE_SECONDS = env_int("ELEVATE_REVOKE_LEASE_SECONDS", 15)
+ELEVATE_REVOKE_LEASE_SECONDS = env_int("ELEVATE_REVOKE_LEASE_SECONDS", 10)
+# A revoke waits at most this long for the provider's answer, then asks again (it is idempotent).
+ELEVATE_REVOKE_CALL_TIMEOUT_SECONDS = env_int("ELEVATE_REVOKE_CALL_TIMEOUT_SECONDS", 5)
 # Provider calls of expiry batches in flight at once per revoke worker process (a burst of
 # expiries is revoked in parallel; each call may also open a database connection).
 ELEVATE_REVOKE_CALLS_AT_ONCE = env_int("ELEVATE_REVOKE_CALLS_AT_ONCE", 32)

@@ -57,6 +57,9 @@ def _within(lease: timedelta) -> float:
 CONFIRM_POLL = timedelta(seconds=3)
 # The longest a failing revoke waits before trying again (unless the provider asks for longer).
 REVOKE_RETRY_MAX = 30.0
+# A grant is not started with less than this left of its window.
+GRANT_MIN_REMAINING = timedelta(seconds=1)
+WINDOW_OVER = "the provider could not grant this before its end time"
 WORKER = audit.RequestContext(label="worker")
 
 
@@ -116,7 +119,7 @@ def grant_step(elevation_id: int) -> float | None:
         if elevation is None:
             return None
         if elevation.expires_at <= now():
-            return _give_up(elevation, "the provider could not grant this before its end time")
+            return _give_up(elevation, WINDOW_OVER)
         try:
             # The claim's lease bounds the step: its calls wait and retry in place within it.
             with gate.urgency(gate.GRANT), gate.step(_within(step_lease())):
@@ -143,7 +146,7 @@ def _claim_grant(elevation_id: int) -> Elevation | None:
             return None  # another worker is calling the provider for it
         if elevation.state == State.APPROVED and elevation.expires_at <= current:
             # Queued until its window passed (a backlog, an outage): nothing was ever sent.
-            _end_failed(elevation, "the provider could not grant this before its end time")
+            _end_failed(elevation, WINDOW_OVER)
             return None
         # The lease covers a status check, a search, a pre-flight and the grant, each bounded by the
         # HTTP timeout; a worker that dies mid-call leaves it to run out, then the sweep re-drives.
@@ -216,6 +219,9 @@ def _grant_call(elevation: Elevation, provider, request: GrantRequest) -> GrantR
     """The grant call, marked `possibly_granted` (committed) before it is sent: if this worker dies
     mid-call the row still says a grant may exist. A clear refusal (a 4xx, a 429, a connection
     that never opened) takes the mark back, unless an earlier call set it."""
+    if elevation.expires_at <= now() + GRANT_MIN_REMAINING:
+        # Waiting for a rate-limited provider used up the window: asking now would be refused.
+        raise ProviderError(WINDOW_OVER, permanent=True)
     marked_before = elevation.possibly_granted
     _mark_possibly_granted(elevation)
     try:
@@ -577,7 +583,9 @@ def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
     else:
         ceiling = min(REVOKE_RETRY_MAX, 2.0 ** (attempts - 1))
         delay = max(exc.retry_after or 0.0, random.uniform(0.5, max(0.5, ceiling)))
-    fields = {"attempts": attempts, "last_error": exc.message, "next_attempt_at": now() + timedelta(seconds=delay)}
+    fields = {"attempts": attempts, "next_attempt_at": now() + timedelta(seconds=delay)}
+    if elevation.end_state != State.FAILED:
+        fields["last_error"] = exc.message  # a given-up grant keeps the reason it failed for
     if attempts >= settings.ELEVATE_REVOKE_ALERT_ATTEMPTS and elevation.alerted_at is None:
         fields["alerted_at"] = now()
         audit.record(

@@ -268,12 +268,13 @@ def _send_once(connection: gate.Connection, client: httpx.Client, method: str, u
             retry_after=paused.seconds,
             gated=True,
         ) from None
+    read = gate.read_timeout(client.timeout.read or DEFAULT_TIMEOUT.read or 10.0)
     left = gate.remaining_time()
-    if left is not None:
-        if left <= 0:
-            raise ProviderError(f"{what}: the provider is too slow to answer right now", gated=True)
-        read = client.timeout.read or DEFAULT_TIMEOUT.read or left
-        kwargs["timeout"] = httpx.Timeout(min(left, read), connect=min(left, client.timeout.connect or 2.0))
+    if left is not None and left <= 0:
+        raise ProviderError(f"{what}: the provider is too slow to answer right now", gated=True)
+    if left is not None or read != client.timeout.read:
+        bound = read if left is None else min(left, read)
+        kwargs["timeout"] = httpx.Timeout(bound, connect=min(bound, client.timeout.connect or 2.0))
     applies = method.upper() not in SAFE_METHODS
     started = time.monotonic()
     try:

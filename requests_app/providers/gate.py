@@ -119,6 +119,14 @@ def remaining_time() -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
+def read_timeout(configured: float) -> float:
+    """A revoke does not wait as long for an answer as a grant may: it is idempotent, so giving up
+    early and asking again costs nothing, while every second of it is admin nobody asked for."""
+    if current_urgency() == REVOKE:
+        return min(configured, float(settings.ELEVATE_REVOKE_CALL_TIMEOUT_SECONDS))
+    return configured
+
+
 def may_retry_in_place() -> bool:
     """A rate-limited call may be tried again in place: only inside a worker step with time left."""
     left = remaining_time()
