@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.humanize.templatetags.humanize import naturaltime
 
 from requests_app import policy, selectors
+from requests_app.clock import now
 from requests_app.errors import PortalError
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, Policy, User
@@ -43,6 +44,20 @@ def extend_choices(elevation: Elevation, chooser: policy.PolicyChooser | None = 
         return []
     room = rules.max_total_minutes - elevation.total_minutes
     return sorted({m for m in rules.increments if m <= min(room, rules.max_duration_minutes)})
+
+
+def extend_limit(elevation: Elevation, chooser: policy.PolicyChooser | None = None) -> str:
+    """Why an extendable elevation offers no more time ("" while it does)."""
+    if elevation.state not in EXTENDABLE_STATES or extend_choices(elevation, chooser):
+        return ""
+    rules = rules_of(elevation, chooser)
+    if elevation.extensions >= rules.max_extensions:
+        times = f"{rules.max_extensions} extension{'s' if rules.max_extensions != 1 else ''}"
+        return f"No more extensions: this policy allows {times}. Ask the helpdesk if you need longer."
+    return (
+        f"No more extensions: this policy allows {policy.human_minutes(rules.max_total_minutes)} in all. "
+        "Ask the helpdesk if you need longer."
+    )
 
 
 def may_revoke(elevation: Elevation) -> bool:
@@ -93,6 +108,8 @@ class RequestForm(forms.Form):
     )
     ticket_ref = forms.CharField(required=False, max_length=100, label="Ticket (optional)")
     without_password = forms.BooleanField(required=False, label="Use sudo without a password")
+    # In the user's time zone (the form field makes it aware); empty: start now.
+    starts_at = forms.DateTimeField(required=False, label="Start later (optional)")
 
     def __init__(self, *args, user: User, live: list[Elevation] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -115,6 +132,7 @@ class RequestForm(forms.Form):
         self.fields["custom_minutes"].widget.attrs["max"] = self.max_minutes or None
         # The box is only offered where a policy allows it; a forged post is refused by the service.
         self.passwordless_possible = any(o.rules.allow_passwordless for o in self.device_options)
+        self.schedule_ahead_hours = max((o.rules.max_schedule_ahead_hours for o in self.device_options), default=0)
         if not self.is_bound and self.presets and "minutes" not in self.initial:
             self.initial["minutes"] = str(60 if 60 in self.presets else self.presets[0])
 
@@ -142,12 +160,13 @@ class RequestForm(forms.Form):
                 *(o.device.public_id, o.device.hostname, o.device.os, o.device.os_family, o.device.connection.name),
                 *(o.device.last_contact_at, naturaltime(o.device.last_contact_at) if o.device.last_contact_at else ""),
                 *(tuple(o.rules.allowed_durations), o.rules.max_duration_minutes, o.rules.allow_passwordless),
-                *(o.approval_note, o.live is not None),
+                *(o.approval_note, o.live is not None, o.rules.max_schedule_ahead_hours),
             )
             for o in self.device_options
         )
         chosen = (self.selected_device_id(), self.approval_note, sorted(self.initial.items()))
-        return options, tuple(self.fields["minutes"].choices), self.max_minutes, self.passwordless_possible, chosen
+        limits = (self.max_minutes, self.passwordless_possible, self.schedule_ahead_hours)
+        return options, tuple(self.fields["minutes"].choices), limits, chosen
 
     def selected_device_id(self) -> str:
         value = self["device"].value()
@@ -173,7 +192,26 @@ class RequestForm(forms.Form):
             data["minutes"] = data.get("custom_minutes")
         elif data.get("minutes"):
             data["minutes"] = int(data["minutes"])
+        self._check_policy(data)
         return data
+
+    def _check_policy(self, data: dict) -> None:
+        """The policy's limits on length and start, beside the other fields' errors (so every
+        error shows at once); the service checks them again."""
+        device = data.get("device")
+        if device is None:
+            return
+        rules = self.policy_chooser(device)
+        checks = []
+        if isinstance(data.get("minutes"), int):
+            checks.append(lambda: policy.check_duration(rules, data["minutes"]))
+        if data.get("starts_at"):
+            checks.append(lambda: policy.check_start(rules, data["starts_at"], now()))
+        for check in checks:
+            try:
+                check()
+            except PortalError as exc:
+                self.add_portal_error(exc)
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data
@@ -183,6 +221,7 @@ class RequestForm(forms.Form):
             "reason": data["reason"],
             "ticket_ref": data["ticket_ref"],
             "without_password": data["without_password"],
+            "starts_at": data.get("starts_at"),
         }
 
     def add_portal_error(self, exc: PortalError) -> None:

@@ -56,7 +56,7 @@ _LIVE = PreparedQuery(
 
 HISTORY_FIELDS = (
     *("public_id", "device", "target_label", "target_ref", "reason", "state", "total_minutes"),
-    *("ended_at", "updated_at"),
+    *("activated_at", "ended_at", "updated_at"),
 )
 
 

@@ -7,31 +7,44 @@ form, since htmx does not swap 4xx); plain form posts redirect, so everything wo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import prefetch_related_objects
+from django.http import QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
-from requests_app import fragments, selectors, services
+from requests_app import fragments, live, selectors, services
 from requests_app.auth.mfa import mfa_setup_redirect, needs_mfa_to_act_on
 from requests_app.auth.stepup import step_up_required
 from requests_app.clock import now
 from requests_app.errors import PortalError
-from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_change, may_revoke
-from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
+from requests_app.forms import (
+    ExtendForm,
+    RequestForm,
+    RevokeForm,
+    extend_choices,
+    extend_limit,
+    first_error,
+    may_change,
+    may_revoke,
+)
+from requests_app.lifecycle import State
 from requests_app.models import Elevation
 from requests_app.policy import PolicyChooser, human_minutes
 
 HISTORY_PAGE_SIZE = 10
 # Ids of the swappable regions: an htmx request aimed at one gets that region's partial.
 HISTORY_REGION = "history"
+LIVE_REGION = "live-list"
 FORM_REGION = "request-form"
 DETAIL_REGION = "elevation-live"
 
@@ -44,22 +57,13 @@ class Row:
     extend_choices: list[int]
     can_revoke: bool
     for_someone_else: bool = False  # helpdesk acting on another person's elevation must say why
+    extend_limit: str = ""  # why Extend is not offered (the policy's caps are used up)
     notice: str = ""
     error: str = ""
 
     @property
     def poll_trigger(self) -> str:
-        """How the row refreshes itself: fast while the worker moves it, never once it ended."""
-        state = self.elevation.state
-        if state == State.APPROVED and self.elevation.starts_at > now():
-            return "every 30s"  # scheduled for later
-        if state in CHANGING_STATES:
-            return "every 2s"
-        if state == State.PENDING_APPROVAL:
-            return "every 10s"
-        if state == State.ACTIVE:
-            return "every 30s, countdown-ended"
-        return ""
+        return live.poll_trigger(self.elevation)
 
 
 def _row(user, elevation: Elevation, chooser: PolicyChooser | None = None, **feedback) -> Row:
@@ -69,6 +73,7 @@ def _row(user, elevation: Elevation, chooser: PolicyChooser | None = None, **fee
         extend_choices(elevation, chooser) if allowed else [],
         allowed and may_revoke(elevation),
         user.pk not in (elevation.beneficiary_id, elevation.requester_id),
+        extend_limit(elevation, chooser) if allowed else "",
         **feedback,
     )
 
@@ -126,7 +131,17 @@ def _history_rows(page: Page) -> list:
 
 def _history_key(e: Elevation) -> str:
     device = e.device.public_id if e.device_id else None
-    shown = (e.public_id, e.state, e.total_minutes, e.reason, e.ended_at, e.updated_at, e.target_name, device)
+    shown = (
+        e.public_id,
+        e.state,
+        e.total_minutes,
+        e.held_minutes,
+        e.reason,
+        e.ended_at,
+        e.updated_at,
+        e.target_name,
+        device,
+    )
     return fragments.content_key(*shown)
 
 
@@ -137,11 +152,23 @@ def my_elevations(request):
         history = _history_page(request.user, request.GET.get("page"))
         context = {"history": history, "history_rows": _history_rows(history)}
         return render(request, "requests_app/my_elevations.html#history", context)
+    # The live list reloads itself when an elevation appears or ends (live.CHANGED_EVENT): the
+    # history and the form's "already requested" notes follow, on the history page shown.
+    changed = request.htmx.target == LIVE_REGION
     live, form = _live_rows_and_form(request.user)
-    history = _history_page(request.user, request.GET.get("page"), form.devices)
+    page = _page_shown(request) if changed else request.GET.get("page")
+    history = _history_page(request.user, page, form.devices)
     context = {"live": live, "history": history, "history_rows": _history_rows(history), "form": form, "inline": True}
+    if changed:
+        return render(request, "requests_app/my_elevations.html#lists-changed", context)
     context["request_panel"] = _request_panel(request, form)
     return render(request, "requests_app/my_elevations.html", context)
+
+
+def _page_shown(request) -> str | None:
+    """The history page in the browser's address bar (htmx sends it as HX-Current-URL)."""
+    shown = urlsplit(request.htmx.current_url or "")
+    return QueryDict(shown.query).get("page")
 
 
 def _request_panel(request, form: RequestForm):
@@ -190,9 +217,15 @@ def _requested(request, elevation: Elevation):
     return redirect("requests_app:my_elevations")
 
 
+def _local(moment) -> str:
+    return format_date(timezone.localtime(moment), "M j, H:i T")
+
+
 def _requested_message(elevation: Elevation) -> str:
     if elevation.extensions:
         return f"You already had admin rights on {elevation.target_name}: they were extended instead."
+    if elevation.state == State.APPROVED and elevation.starts_at > now():
+        return f"Admin rights on {elevation.target_name} are scheduled: they start {_local(elevation.starts_at)}."
     if elevation.state == State.PENDING_APPROVAL:
         return f"Your request for {elevation.target_name} is waiting for approval."
     return f"Admin rights on {elevation.target_name} are on their way."
@@ -205,7 +238,7 @@ def elevation_detail(request, public_id):
     context = {"row": _row(request.user, elevation), "events": elevation.events.order_by("seq")}
     if request.htmx.target == DETAIL_REGION:
         response = render(request, "requests_app/elevation_detail.html#elevation-live", context)
-        return _stop_polling_when_ended(elevation, response)
+        return live.state_response(elevation, response)
     return render(request, "requests_app/elevation_detail.html", context)
 
 
@@ -217,13 +250,7 @@ def elevation_row(request, public_id):
     if not request.htmx:
         return redirect("requests_app:detail", public_id=public_id)
     response = render(request, "requests_app/my_elevations.html#elevation-row", {"row": _row(request.user, elevation)})
-    return _stop_polling_when_ended(elevation, response)
-
-
-def _stop_polling_when_ended(elevation: Elevation, response):
-    if elevation.state in TERMINAL_STATES:
-        return HttpResponseStopPolling(response.content)
-    return response
+    return live.state_response(elevation, response)
 
 
 @login_required
@@ -270,8 +297,10 @@ def _after_action(request, elevation: Elevation, *, notice: str = "", error: str
         row = _row(request.user, elevation, notice=notice, error=error)
         if request.htmx.target == DETAIL_REGION:
             context = {"row": row, "events": elevation.events.order_by("seq")}
-            return render(request, "requests_app/elevation_detail.html#elevation-live", context)
-        return render(request, "requests_app/my_elevations.html#elevation-row", {"row": row})
+            response = render(request, "requests_app/elevation_detail.html#elevation-live", context)
+        else:
+            response = render(request, "requests_app/my_elevations.html#elevation-row", {"row": row})
+        return live.state_response(elevation, response)
     if error:
         messages.error(request, f"{elevation.target_name}: {error}")
     else:

@@ -11,13 +11,14 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from requests_app import fragments, services
+from requests_app import fragments, live, services
 from requests_app.auth.stepup import step_up_required
 from requests_app.errors import PortalError
 from requests_app.helpdesk import selectors
@@ -57,17 +58,17 @@ def _back(request, default: str):
     return redirect(target)
 
 
-def elevation_rows(request, elevations) -> list:
+def elevation_rows(request, elevations, *, back: str | None = None) -> list:
     """The rows of helpdesk/_elevation_rows.html, each cached by what it shows; their CSRF field
-    and the page to come back to are this response's."""
-    fill = {"token": get_token(request), "next": request.get_full_path()}
+    and the page to come back to (`back`, else this one) are this response's."""
+    fill = {"token": get_token(request), "next": back or request.get_full_path()}
     return fragments.cached_rows("helpdesk/_elevation_rows.html#elevation-row", elevations, key=_row_key, fill=fill)
 
 
 def _row_key(e: Elevation) -> str:
     requester = str(e.requester) if e.requester_id != e.beneficiary_id else ""
     device = e.device.public_id if e.device_id else None
-    shown = (e.public_id, e.state, e.expires_at, e.break_glass, e.target_name, device)
+    shown = (e.public_id, e.state, e.expires_at, e.starts_at, e.break_glass, e.target_name, device)
     return fragments.content_key(*shown, e.beneficiary_id, str(e.beneficiary), e.requester_id, requester)
 
 
@@ -132,6 +133,17 @@ def device_page(request, public_id):
         "people": device.users.order_by("email"),
     }
     return render(request, "helpdesk/device.html", context)
+
+
+@helpdesk_required
+@require_http_methods(["GET"])
+def elevation_row(request, public_id):
+    """One live row, for its polling (live.py); a plain request goes to the person's page."""
+    elevation = selectors.elevation_by_public_id(public_id)
+    if not request.htmx:
+        return redirect("helpdesk:user", elevation.beneficiary_id)
+    row = elevation_rows(request, [elevation], back=request.htmx.current_url_abs_path)[0]
+    return live.state_response(elevation, HttpResponse(row))
 
 
 @helpdesk_required
