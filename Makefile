@@ -30,10 +30,10 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(NODE_STAMP) ## Create .venv and node_modules and install the locked dependencies
 
-run: $(STAMP) ## Run the portal (embedded: SQLite, demo provider, embedded broker) on http://127.0.0.1:8000
+run: $(STAMP) ## Run the portal (embedded: SQLite, demo provider, embedded broker) on http://127.0.0.1:$ELEVATE_PORT (8000)
 	@$(BIN)/python manage.py migrate --noinput -v0
 	@$(BIN)/python manage.py seed_demo
-	@echo; echo "  Elevate is starting on http://127.0.0.1:8000  (Ctrl-C stops web, worker, beat and broker)"; echo
+	@echo; echo "  Elevate is starting on http://127.0.0.1:$${ELEVATE_PORT:-8000}  (Ctrl-C stops web, worker, notifier, beat and broker)"; echo
 	@$(BIN)/honcho -f Procfile start
 
 test: install services ## Run the whole test suite on PostgreSQL and Redis (starts them if needed)
