@@ -113,7 +113,8 @@ def test_employee_schedules_a_later_start_and_cancels_it(live_server, strict_pag
     sign_in(page, employee)
     mark_page(page)
     page.locator("label.device-option", has_text="erin-laptop").click()
-    page.get_by_label("Start later").fill("2099-01-01T09:00")
+    page.locator("summary", has_text="Start later").click()
+    page.get_by_label("Start at").fill("2099-01-01T09:00")
     page.get_by_label("Why do you need admin rights?").fill("Too far ahead")
     page.get_by_role("button", name="Request admin rights").click()
     expect(page.locator("#id_starts_at-error")).to_contain_text("Schedule at most 168 hours ahead")
@@ -124,7 +125,7 @@ def test_employee_schedules_a_later_start_and_cancels_it(live_server, strict_pag
         " const p = (n) => String(n).padStart(2, '0');"
         " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:00`; })()"
     )
-    page.get_by_label("Start later").fill(tomorrow)
+    page.get_by_label("Start at").fill(tomorrow)
     page.get_by_label("Why do you need admin rights?").fill("Maintenance window")
     page.get_by_role("button", name="Request admin rights").click()
     expect(page.get_by_role("status").filter(has_text="scheduled")).to_be_visible()
