@@ -164,7 +164,8 @@
     // reloading after a change (live.py) tries again a few seconds later.
     if (elt.matches("[data-row], [data-follows-changes]") && busy(elt)) {
       event.preventDefault();
-      if (elt.matches("[data-follows-changes]")) {
+      var cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+      if (cause && cause.type === "elevations-changed") {
         window.setTimeout(function () { window.htmx.trigger(document.body, "elevations-changed"); }, 3000);
       }
       return;
