@@ -276,3 +276,22 @@ def test_auditor_lands_on_audit_and_filters_pages_and_sees_the_chain(
     expect(page).not_to_have_url(re.compile(r"before="))
     expect(page.locator("#audit-chain")).to_be_visible()
     check_page(page, "auditor-02-older")
+
+
+def test_sign_in_and_mfa_pages_wear_the_portals_look(live_server, strict_page, helpdesk, sign_in, check_page):
+    page = strict_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("#local-login summary").click()
+    check_page(page, "allauth-01-sign-in")
+    sign_in(page, helpdesk)  # no MFA yet: the helpdesk console sends them to set it up
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/"))
+    check_page(page, "allauth-02-mfa")
+    activate = page.get_by_role("link", name="Activate")
+    expect(activate).to_have_class(re.compile(r"\bbtn\b"))
+    activate.click()
+    expect(page.get_by_role("button").filter(has_text=re.compile("Activate|Confirm"))).to_have_class(
+        re.compile(r"\bbtn-primary\b")
+    )
+    check_page(page, "allauth-03-totp-activate")
+    page.get_by_role("link", name="Account").click()
+    expect(page.get_by_role("link", name="Two-factor authentication")).to_be_visible()
