@@ -106,6 +106,9 @@ def test_employee_requests_extends_and_revokes_and_the_row_moves_to_history(
     page.get_by_role("link", name="Account").click()
     expect(page.get_by_role("heading", name="Account settings")).to_be_visible()
     check_page(page, "employee-06-account")
+    page.get_by_role("link", name="Notification preferences").click()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+    check_page(page, "employee-07-notifications")
 
 
 def test_employee_schedules_a_later_start_and_cancels_it(live_server, strict_page, employee, device, sign_in):
@@ -216,6 +219,8 @@ def test_helpdesk_grants_on_behalf_and_follows_it_live(
     expect(crumbs).to_contain_text("Helpdesk")
     expect(crumbs).not_to_contain_text("My elevations")
     check_page(page, "helpdesk-04-someone-elses-elevation")
+    page.goto(f"{live_server.url}/helpdesk/devices/{device.public_id}/")
+    check_page(page, "helpdesk-05-device")
 
 
 def test_admin_breaks_glass_and_finds_the_django_admin(
