@@ -119,22 +119,28 @@ def announce(event: str, elevation_id: int) -> list[int]:
     for user in people_for(event, elevation):
         preference = preference_of(user)
         if event in preference.email_events and user.email:
-            ids.append(_delivery(f"{prefix}:email:{user.pk}", channel=Delivery.Channel.EMAIL, recipient=user, **common))
+            ids.append(
+                create_delivery(f"{prefix}:email:{user.pk}", channel=Delivery.Channel.EMAIL, recipient=user, **common)
+            )
         if event in preference.slack_events and preference.slack_webhook_url:
             ids.append(
-                _delivery(f"{prefix}:slack:user:{user.pk}", channel=Delivery.Channel.SLACK, recipient=user, **common)
+                create_delivery(
+                    f"{prefix}:slack:user:{user.pk}", channel=Delivery.Channel.SLACK, recipient=user, **common
+                )
             )
     for channel in SlackChannel.objects.filter(enabled=True):
         if event in (channel.events or []):
             ids.append(
-                _delivery(
+                create_delivery(
                     f"{prefix}:slack:{channel.pk}", channel=Delivery.Channel.SLACK, slack_channel=channel, **common
                 )
             )
     if event in JIRA_EVENTS:
         for intake in JiraIntake.objects.filter(elevation=elevation, connection__enabled=True):
             ids.append(
-                _delivery(f"{prefix}:jira:{intake.pk}", channel=Delivery.Channel.JIRA, jira_intake=intake, **common)
+                create_delivery(
+                    f"{prefix}:jira:{intake.pk}", channel=Delivery.Channel.JIRA, jira_intake=intake, **common
+                )
             )
     queue([i for i in ids if i])
     return [i for i in ids if i]
@@ -147,7 +153,7 @@ def announce_admin_alert(key: str, text: str, url: str = "") -> list[int]:
     for user in admins():  # admins always get these by e-mail: they need acting on
         if user.email:
             ids.append(
-                _delivery(
+                create_delivery(
                     f"admin_alert:{key}:email:{user.pk}",
                     event="admin_alert",
                     channel=Delivery.Channel.EMAIL,
@@ -158,7 +164,7 @@ def announce_admin_alert(key: str, text: str, url: str = "") -> list[int]:
     for channel in SlackChannel.objects.filter(enabled=True):
         if "admin_alert" in (channel.events or []):
             ids.append(
-                _delivery(
+                create_delivery(
                     f"admin_alert:{key}:slack:{channel.pk}",
                     event="admin_alert",
                     channel=Delivery.Channel.SLACK,
@@ -170,7 +176,7 @@ def announce_admin_alert(key: str, text: str, url: str = "") -> list[int]:
     return [i for i in ids if i]
 
 
-def _delivery(key: str, **fields) -> int | None:
+def create_delivery(key: str, **fields) -> int | None:
     """Create the delivery unless it exists; the id of a row still to send, else None."""
     delivery, created = Delivery.objects.get_or_create(key=key[:255], defaults={**fields, "created_at": now()})
     return delivery.pk if created or delivery.status == Delivery.Status.PENDING else None
@@ -238,6 +244,8 @@ def _failed(delivery: Delivery, message: str, *, permanent: bool, retry_after: f
 def _rendered(delivery: Delivery) -> messages.Rendered:
     if delivery.event == "admin_alert":
         return messages.render_admin_alert(delivery.payload.get("text", ""), delivery.payload.get("url", ""))
+    if delivery.event == "manager_digest":
+        return messages.render_payload(delivery.payload)
     bind = delivery.recipient_id is not None
     return messages.render(delivery.event, delivery.elevation, recipient=delivery.recipient, bind_links=bind)
 
