@@ -281,6 +281,9 @@ def test_auditor_lands_on_audit_and_filters_pages_and_sees_the_chain(
     expect(page).not_to_have_url(re.compile(r"before="))
     expect(page.locator("#audit-chain")).to_be_visible()
     check_page(page, "auditor-02-older")
+    for path, name in (("/reviews/", "reviews"), ("/evidence/", "evidence"), ("/audit/insights/", "insights")):
+        page.goto(f"{live_server.url}{path}")
+        check_page(page, f"auditor-03-{name}")
 
 
 def test_sign_in_and_mfa_pages_wear_the_portals_look(live_server, strict_page, helpdesk, sign_in, check_page):
