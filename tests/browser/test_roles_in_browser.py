@@ -221,6 +221,8 @@ def test_helpdesk_grants_on_behalf_and_follows_it_live(
     check_page(page, "helpdesk-04-someone-elses-elevation")
     page.goto(f"{live_server.url}/helpdesk/devices/{device.public_id}/")
     check_page(page, "helpdesk-05-device")
+    page.goto(f"{live_server.url}/attestations/overdue/")
+    check_page(page, "helpdesk-06-overdue-attestations")
 
 
 def test_admin_breaks_glass_and_finds_the_django_admin(
