@@ -5,7 +5,8 @@ Each region that shows one elevation's state polls its own URL (`poll_trigger`):
 worker moves it, slowly while it waits, never once it has ended. A poll answer for an ended
 elevation stops the polling (htmx's 286) and fires `elevations-changed` on the page (HX-Trigger),
 which the lists listen for: they reload, so the row moves from Current to History and the
-request form forgets "Already requested here".
+request form forgets "Already requested here". The lists also reload every minute, for
+elevations started elsewhere (helpdesk, Jira, Slack) while the page is open.
 """
 
 from __future__ import annotations

@@ -162,10 +162,11 @@
     // A row polling itself: skip this round while a disclosure is open or the user is typing
     // in it (the swap would close it under their hands). The next poll tries again. A list
     // reloading after a change (live.py) tries again a few seconds later.
-    if (elt.matches("[data-row], [data-follows-changes]") && busy(elt)) {
+    var cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    var changed = cause && cause.type === "elevations-changed";
+    if (elt.matches("[data-row], [data-follows-changes]") && busy(elt, !changed)) {
       event.preventDefault();
-      var cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
-      if (cause && cause.type === "elevations-changed") {
+      if (changed) {
         window.setTimeout(function () { window.htmx.trigger(document.body, "elevations-changed"); }, 3000);
       }
       return;
@@ -173,9 +174,13 @@
     if (target && target.id) focusInside[target.id] = target.contains(document.activeElement);
   });
 
-  function busy(region) {
-    return region.querySelector("details[open]") ||
-      (region.contains(document.activeElement) && document.activeElement.matches("input, textarea, select"));
+  // A region is busy while a disclosure in it is open or someone types in it. A list's routine
+  // reload (not one after a change) also waits while the keyboard focus is anywhere inside it.
+  function busy(region, routine) {
+    var focused = document.activeElement;
+    if (region.querySelector("details[open]")) return true;
+    if (!region.contains(focused)) return false;
+    return (routine && region.matches("[data-follows-changes]")) || focused.matches("input, textarea, select");
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -185,7 +190,7 @@
     if (focusInside[fresh.id]) {
       delete focusInside[fresh.id];
       var focus = fresh.querySelector(".form-error, .has-error [aria-invalid=true], .has-error input, [data-swap-focus]") ||
-        fresh.querySelector("summary, a, button");
+        fresh.querySelector("summary, a, button") || (fresh.hasAttribute("tabindex") ? fresh : null);
       if (focus) focus.focus();
     }
     var previous = event.detail.requestConfig && event.detail.requestConfig.elt;
