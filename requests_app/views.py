@@ -39,6 +39,7 @@ from requests_app.forms import (
 )
 from requests_app.lifecycle import State
 from requests_app.models import Elevation
+from requests_app.parsing import page_number
 from requests_app.policy import PolicyChooser, human_minutes
 
 HISTORY_PAGE_SIZE = 10
@@ -149,7 +150,7 @@ def _history_key(e: Elevation) -> str:
 @require_GET
 def my_elevations(request):
     if request.htmx.target == HISTORY_REGION:
-        history = _history_page(request.user, request.GET.get("page"))
+        history = _history_page(request.user, page_number(request.GET.get("page")))
         context = {"history": history, "history_rows": _history_rows(history)}
         return render(request, "requests_app/my_elevations.html#history", context)
     # The live list reloads itself when an elevation appears or ends (live.CHANGED_EVENT): the
@@ -157,7 +158,7 @@ def my_elevations(request):
     changed = request.htmx.target == LIVE_REGION
     live, form = _live_rows_and_form(request.user)
     page = _page_shown(request) if changed else request.GET.get("page")
-    history = _history_page(request.user, page, form.devices)
+    history = _history_page(request.user, page_number(page), form.devices)
     context = {"live": live, "history": history, "history_rows": _history_rows(history), "form": form, "inline": True}
     if changed:
         return render(request, "requests_app/my_elevations.html#lists-changed", context)
