@@ -11,11 +11,13 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, get_adapt
 from django.conf import settings
 from django.urls import reverse
 
+from requests_app.permissions import ACT_FOR_OTHERS, APPROVE, VIEW_AUDIT
+
 # Where each role's work is, first match wins: after signing in without a page to go back to.
 LANDING_PAGES = (
-    ("requests_app.act_for_others", "helpdesk:console"),
-    ("requests_app.view_audit", "auditing:dashboard"),
-    ("requests_app.approve_elevation", "approvals:queue"),
+    (ACT_FOR_OTHERS, "helpdesk:console"),
+    (VIEW_AUDIT, "auditing:dashboard"),
+    (APPROVE, "approvals:queue"),
 )
 
 

@@ -66,6 +66,23 @@ def test_a_helpdesk_row_polls_its_own_url_and_stops_when_ended(
     assert response.status_code == 286 and changed_event(response)
 
 
+def test_a_polled_helpdesk_row_keeps_its_panels_and_posts_back_to_the_page_it_sits_on(
+    helpdesk_client, helpdesk, employee, device, make_elevation, with_mfa, hx
+):
+    with_mfa(helpdesk)
+    elevation = make_elevation(employee, device, state=State.GRANTING)
+    url = reverse("helpdesk:row", args=[elevation.public_id])
+    page = reverse("helpdesk:user", args=[employee.pk])
+    response = helpdesk_client.get(
+        url, **hx(f"hd-elevation-{elevation.public_id}"), HTTP_HX_CURRENT_URL=f"http://testserver{page}?tab=live"
+    )
+    row = response.content.decode()
+    assert f'hx-get="{url}" hx-trigger="every 2s" hx-swap="outerHTML"' in row
+    assert 'data-action="extend"' in row and 'data-action="revoke"' in row
+    assert row.count('name="csrfmiddlewaretoken" value="') == 2
+    assert row.count(f'<input type="hidden" name="next" value="{page}?tab=live">') == 2
+
+
 def test_a_helpdesk_row_without_htmx_goes_to_the_persons_page(
     helpdesk_client, helpdesk, employee, device, make_elevation, with_mfa
 ):
