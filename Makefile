@@ -37,10 +37,10 @@ lock: ## Regenerate both locks after a change to pyproject.toml (keeps every oth
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra run --python-version 3.11 --generate-hashes -o requirements-dev.lock
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
 
-run: $(STAMP) ## Run the portal (embedded: SQLite, demo provider, embedded broker) on http://127.0.0.1:8000
+run: $(STAMP) ## Run the portal (embedded: SQLite, demo provider, embedded broker) on http://127.0.0.1:$ELEVATE_PORT (8000)
 	@$(BIN)/python manage.py migrate --noinput -v0
 	@$(BIN)/python manage.py seed_demo
-	@echo; echo "  Elevate is starting on http://127.0.0.1:8000  (Ctrl-C stops web, worker, beat and broker)"; echo
+	@echo; echo "  Elevate is starting on http://127.0.0.1:$${ELEVATE_PORT:-8000}  (Ctrl-C stops every process)"; echo
 	@$(BIN)/honcho -f Procfile start
 
 test: install services ## Run the whole test suite on PostgreSQL and Redis (starts them if needed)

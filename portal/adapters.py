@@ -9,12 +9,33 @@ from __future__ import annotations
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, get_adapter
 from django.conf import settings
+from django.urls import reverse
+
+from requests_app.permissions import ACT_FOR_OTHERS, APPROVE, VIEW_AUDIT
+
+# Where each role's work is, first match wins: after signing in without a page to go back to.
+LANDING_PAGES = (
+    (ACT_FOR_OTHERS, "helpdesk:console"),
+    (VIEW_AUDIT, "auditing:dashboard"),
+    (APPROVE, "approvals:queue"),
+)
+
+
+def landing_url(user) -> str:
+    """The page a user starts on: their role's work, else their own elevations."""
+    for permission, url_name in LANDING_PAGES:
+        if user.has_perm(permission):
+            return reverse(url_name)
+    return reverse(settings.LOGIN_REDIRECT_URL)
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         # Accounts come from SSO (or the admin); there is no public sign-up form.
         return False
+
+    def get_login_redirect_url(self, request) -> str:
+        return landing_url(request.user)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

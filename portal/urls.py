@@ -1,5 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from portal import health
@@ -8,7 +10,15 @@ from requests_app.metrics import metrics_view
 # The admin signs in through allauth too, so its MFA step and the local-login policy apply there.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links to: the logo (resolved per request,
+    as the static manifest names it)."""
+    return redirect(static("img/elevate.svg"), permanent=True)
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),

@@ -8,6 +8,7 @@ from typing import cast
 from django import forms
 
 from requests_app import identity_problems, permissions, policy, selectors
+from requests_app.clock import now
 from requests_app.errors import PortalError
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, Policy, ProviderConnection, User, UserAuthorization
@@ -27,6 +28,20 @@ def extend_choices(elevation: Elevation, chooser: policy.PolicyChooser | None = 
         return []
     room = rules.max_total_minutes - elevation.total_minutes
     return sorted({m for m in rules.increments if m <= min(room, rules.max_duration_minutes)})
+
+
+def extend_limit(elevation: Elevation, chooser: policy.PolicyChooser | None = None) -> str:
+    """Why an extendable elevation offers no more time ("" while it does)."""
+    if elevation.state not in EXTENDABLE_STATES or extend_choices(elevation, chooser):
+        return ""
+    rules = permissions.policy_of(elevation, chooser)
+    if elevation.extensions >= rules.max_extensions:
+        times = f"{rules.max_extensions} extension{'s' if rules.max_extensions != 1 else ''}"
+        return f"No more extensions: this policy allows {times}. Ask the helpdesk if you need longer."
+    return (
+        f"No more extensions: this policy allows {policy.human_minutes(rules.max_total_minutes)} in all. "
+        "Ask the helpdesk if you need longer."
+    )
 
 
 def may_revoke(elevation: Elevation) -> bool:
@@ -77,6 +92,8 @@ class RequestForm(forms.Form):
     )
     ticket_ref = forms.CharField(required=False, max_length=100, label="Ticket (optional)")
     without_password = forms.BooleanField(required=False, label="Use sudo without a password")
+    # In the user's time zone (the form field makes it aware); empty: start now.
+    starts_at = forms.DateTimeField(required=False, label="Start later (optional)")
 
     def __init__(self, *args, user: User, live: list[Elevation] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -99,6 +116,7 @@ class RequestForm(forms.Form):
         self.fields["custom_minutes"].widget.attrs["max"] = self.max_minutes or None
         # The box is only offered where a policy allows it; a forged post is refused by the service.
         self.passwordless_possible = any(o.rules.allow_passwordless for o in self.device_options)
+        self.schedule_ahead_hours = max((o.rules.max_schedule_ahead_hours for o in self.device_options), default=0)
         if not self.is_bound and self.presets and "minutes" not in self.initial:
             self.initial["minutes"] = str(60 if 60 in self.presets else self.presets[0])
 
@@ -150,7 +168,26 @@ class RequestForm(forms.Form):
             data["minutes"] = data.get("custom_minutes")
         elif data.get("minutes"):
             data["minutes"] = int(data["minutes"])
+        self._check_policy(data)
         return data
+
+    def _check_policy(self, data: dict) -> None:
+        """The policy's limits on length and start, beside the other fields' errors (so every
+        error shows at once); the service checks them again."""
+        device = data.get("device")
+        if device is None:
+            return
+        rules = self.policy_chooser(device)
+        checks = []
+        if isinstance(data.get("minutes"), int):
+            checks.append(lambda: policy.check_duration(rules, data["minutes"]))
+        if data.get("starts_at"):
+            checks.append(lambda: policy.check_start(rules, data["starts_at"], now()))
+        for check in checks:
+            try:
+                check()
+            except PortalError as exc:
+                self.add_portal_error(exc)
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data
@@ -160,6 +197,7 @@ class RequestForm(forms.Form):
             "reason": data["reason"],
             "ticket_ref": data["ticket_ref"],
             "without_password": data["without_password"],
+            "starts_at": data.get("starts_at"),
         }
 
     def add_portal_error(self, exc: PortalError) -> None:

@@ -37,7 +37,7 @@ def my_live_elevations(user: User) -> list[Elevation]:
 
 HISTORY_FIELDS = (
     *("public_id", "device", "target_label", "target_ref", "reason", "state", "total_minutes"),
-    *("ended_at", "updated_at"),
+    *("activated_at", "ended_at", "updated_at"),
 )
 
 

@@ -7,24 +7,35 @@ form, since htmx does not swap 4xx); plain form posts redirect, so everything wo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import prefetch_related_objects
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
-from requests_app import permissions, selectors, services
+from requests_app import live, permissions, selectors, services
 from requests_app.auth.stepup import step_up_required
 from requests_app.clock import now
 from requests_app.errors import PortalError
-from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_revoke
-from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
+from requests_app.forms import (
+    ExtendForm,
+    RequestForm,
+    RevokeForm,
+    extend_choices,
+    extend_limit,
+    first_error,
+    may_revoke,
+)
+from requests_app.lifecycle import State
 from requests_app.models import Elevation
 from requests_app.parsing import page_number
 from requests_app.permissions import may_change
@@ -33,6 +44,7 @@ from requests_app.policy import PolicyChooser, human_minutes
 HISTORY_PAGE_SIZE = 10
 # Ids of the swappable regions: an htmx request aimed at one gets that region's partial.
 HISTORY_REGION = "history"
+LIVE_REGION = "live-list"
 FORM_REGION = "request-form"
 DETAIL_REGION = "elevation-live"
 
@@ -45,22 +57,13 @@ class Row:
     extend_choices: list[int]
     can_revoke: bool
     for_someone_else: bool = False  # helpdesk acting on another person's elevation must say why
+    extend_limit: str = ""  # why Extend is not offered (the policy's caps are used up)
     notice: str = ""
     error: str = ""
 
     @property
     def poll_trigger(self) -> str:
-        """How the row refreshes itself: fast while the worker moves it, never once it ended."""
-        state = self.elevation.state
-        if state == State.APPROVED and self.elevation.starts_at > now():
-            return "every 30s"  # scheduled for later
-        if state in CHANGING_STATES:
-            return "every 2s"
-        if state == State.PENDING_APPROVAL:
-            return "every 10s"
-        if state == State.ACTIVE:
-            return "every 30s, countdown-ended"
-        return ""
+        return live.poll_trigger(self.elevation)
 
 
 def _row(user, elevation: Elevation, chooser: PolicyChooser | None = None, **feedback) -> Row:
@@ -70,6 +73,7 @@ def _row(user, elevation: Elevation, chooser: PolicyChooser | None = None, **fee
         extend_choices(elevation, chooser) if allowed else [],
         allowed and may_revoke(elevation),
         not permissions.is_party(user, elevation),
+        extend_limit(elevation, chooser) if allowed else "",
         **feedback,
     )
 
@@ -119,10 +123,22 @@ def my_elevations(request):
     if request.htmx.target == HISTORY_REGION:
         history = _history_page(request.user, page_number(request.GET.get("page")))
         return render(request, "requests_app/my_elevations.html#history", {"history": history})
+    # The live list reloads itself when an elevation appears or ends (live.CHANGED_EVENT): the
+    # history and the form's "already requested" notes follow, on the history page shown.
+    changed = request.htmx.target == LIVE_REGION
     live, form = _live_rows_and_form(request.user)
-    history = _history_page(request.user, page_number(request.GET.get("page")), form.devices)
+    page = _page_shown(request) if changed else request.GET.get("page")
+    history = _history_page(request.user, page_number(page), form.devices)
     context = {"live": live, "history": history, "form": form, "inline": True}
+    if changed:
+        return render(request, "requests_app/my_elevations.html#lists-changed", context)
     return render(request, "requests_app/my_elevations.html", context)
+
+
+def _page_shown(request) -> str | None:
+    """The history page in the browser's address bar (htmx sends it as HX-Current-URL)."""
+    shown = urlsplit(request.htmx.current_url or "")
+    return QueryDict(shown.query).get("page")
 
 
 @login_required
@@ -157,9 +173,15 @@ def _requested(request, elevation: Elevation):
     return redirect("requests_app:my_elevations")
 
 
+def _local(moment) -> str:
+    return format_date(timezone.localtime(moment), "M j, H:i T")
+
+
 def _requested_message(elevation: Elevation) -> str:
     if elevation.extensions:
         return f"You already had admin rights on {elevation.target_name}: they were extended instead."
+    if elevation.state == State.APPROVED and elevation.starts_at > now():
+        return f"Admin rights on {elevation.target_name} are scheduled: they start {_local(elevation.starts_at)}."
     if elevation.state == State.PENDING_APPROVAL:
         return f"Your request for {elevation.target_name} is waiting for approval."
     return f"Admin rights on {elevation.target_name} are on their way."
@@ -172,7 +194,7 @@ def elevation_detail(request, public_id):
     context = {"row": _row(request.user, elevation), "events": elevation.events.order_by("seq")}
     if request.htmx.target == DETAIL_REGION:
         response = render(request, "requests_app/elevation_detail.html#elevation-live", context)
-        return _stop_polling_when_ended(elevation, response)
+        return live.state_response(elevation, response)
     return render(request, "requests_app/elevation_detail.html", context)
 
 
@@ -184,13 +206,7 @@ def elevation_row(request, public_id):
     if not request.htmx:
         return redirect("requests_app:detail", public_id=public_id)
     response = render(request, "requests_app/my_elevations.html#elevation-row", {"row": _row(request.user, elevation)})
-    return _stop_polling_when_ended(elevation, response)
-
-
-def _stop_polling_when_ended(elevation: Elevation, response):
-    if elevation.state in TERMINAL_STATES:
-        return HttpResponseStopPolling(response.content)
-    return response
+    return live.state_response(elevation, response)
 
 
 @login_required
@@ -233,8 +249,10 @@ def _after_action(request, elevation: Elevation, *, notice: str = "", error: str
         row = _row(request.user, elevation, notice=notice, error=error)
         if request.htmx.target == DETAIL_REGION:
             context = {"row": row, "events": elevation.events.order_by("seq")}
-            return render(request, "requests_app/elevation_detail.html#elevation-live", context)
-        return render(request, "requests_app/my_elevations.html#elevation-row", {"row": row})
+            response = render(request, "requests_app/elevation_detail.html#elevation-live", context)
+        else:
+            response = render(request, "requests_app/my_elevations.html#elevation-row", {"row": row})
+        return live.state_response(elevation, response)
     if error:
         messages.error(request, f"{elevation.target_name}: {error}")
     else:

@@ -197,23 +197,10 @@ def _overlap_hours(filters: AuditFilters, at):
 
 
 def _peers(filters: AuditFilters, at) -> tuple[list[Peer], list[Peer], float | None, float | None]:
-    peers = selectors.elevations_matching(replace(filters, user=None))
-    requested = peers.filter(created_at__gte=filters.start, created_at__lt=filters.end)
-    elevated = peers.filter(activated_at__lt=filters.end).filter(
-        Q(ended_at__gt=filters.start) | Q(ended_at__isnull=True, activated_at__lt=at)
-    )
-    elevated = elevated.annotate(overlap=_overlap_hours(filters, at))
-
-    def per(field: str) -> dict[int, list]:
-        rows: dict[int, list] = {}
-        for key, n in requested.values_list(field).annotate(n=Count("id")).values_list(field, "n"):
-            rows[key] = [n, 0.0]
-        for key, total in elevated.values_list(field).annotate(t=Sum("overlap")).values_list(field, "t"):
-            rows.setdefault(key, [0, 0.0])[1] = max(total.total_seconds(), 0) / 3600 if total else 0.0
-        rows.pop(None, None)  # type: ignore[call-overload]  # values without a user or device
-        return rows
-
-    by_user, by_device = per("beneficiary"), per("device")
+    """Users compared with their peers (the user filter aside); devices under every filter, so
+    a filtered user's page lists only the devices they elevated on."""
+    by_user = _count_and_hours(replace(filters, user=None), "beneficiary", at)
+    by_device = _count_and_hours(filters, "device", at)
     count_limit = robust_threshold([v[0] for v in by_user.values()])
     hours_limit = robust_threshold([v[1] for v in by_user.values()])
     emails = dict(User.objects.filter(pk__in=by_user).values_list("pk", "email"))
@@ -233,6 +220,23 @@ def _peers(filters: AuditFilters, at) -> tuple[list[Peer], list[Peer], float | N
         for pk, (n, h) in by_device.items()
     ]
     return users, devices, count_limit, hours_limit
+
+
+def _count_and_hours(filters: AuditFilters, field: str, at) -> dict[int, list]:
+    """{pk of `field`: [elevations requested in the range, hours elevated in it]}."""
+    matching = selectors.elevations_matching(filters)
+    requested = matching.filter(created_at__gte=filters.start, created_at__lt=filters.end)
+    elevated = matching.filter(activated_at__lt=filters.end).filter(
+        Q(ended_at__gt=filters.start) | Q(ended_at__isnull=True, activated_at__lt=at)
+    )
+    elevated = elevated.annotate(overlap=_overlap_hours(filters, at))
+    rows: dict[int, list] = {}
+    for key, n in requested.values_list(field).annotate(n=Count("id")).values_list(field, "n"):
+        rows[key] = [n, 0.0]
+    for key, total in elevated.values_list(field).annotate(t=Sum("overlap")).values_list(field, "t"):
+        rows.setdefault(key, [0, 0.0])[1] = max(total.total_seconds(), 0) / 3600 if total else 0.0
+    rows.pop(None, None)  # type: ignore[call-overload]  # values without a user or device
+    return rows
 
 
 def robust_threshold(values: list[float]) -> float | None:

@@ -195,6 +195,19 @@ class ChainStatus:
     def unverified(self) -> int:
         return max(0, self.head_seq - self.verified_seq)
 
+    @property
+    def next_check_at(self):
+        """When the periodic check runs again (it checks from the checkpoint to the head)."""
+        if self.checked_at is None:
+            return None
+        return self.checked_at + timedelta(seconds=check_interval_seconds())
+
+
+def check_interval_seconds() -> int:
+    """How often beat verifies the chain (settings.ELEVATE_EXTRA_BEAT), for the dashboard to say."""
+    seconds, _task = settings.ELEVATE_EXTRA_BEAT.get("audit chain verify", (300, ""))
+    return int(seconds)
+
 
 def chain_status() -> ChainStatus:
     """The checkpoint with the head's seq beside it, in one query (the dashboard shows it on

@@ -33,6 +33,7 @@ def dashboard(request):
     form = AuditFilterForm(request.GET)
     target = request.htmx.target if request.htmx and request.htmx.target in PARTIALS else None
     context = {"form": form, "chain": verify.chain_status(), "providers": provider_options()}
+    context["chain_check_minutes"] = max(1, verify.check_interval_seconds() // 60)
     if form.is_valid():
         filters = form.filters()
         page = selectors.events_page(filters, before=_cursor(request, "before"), after=_cursor(request, "after"))

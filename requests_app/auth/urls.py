@@ -6,4 +6,5 @@ app_name = "portal_auth"
 
 urlpatterns = [
     path("step-up/", views.step_up, name="step_up"),
+    path("settings/", views.account_settings, name="settings"),
 ]

@@ -1,10 +1,11 @@
-"""The step-up page: confirm who you are before asking for admin rights."""
+"""The step-up page (confirm who you are before asking for admin rights) and account settings."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from allauth.account.internal.flows.reauthentication import get_reauthentication_flows
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
@@ -45,3 +46,15 @@ def step_up(request):
         else "",
     }
     return render(request, "account/step_up.html", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def account_settings(request):
+    """One page linking to everything a person can set about their account."""
+    context = {
+        "mfa_enabled": Authenticator.objects.filter(user=request.user).exists(),
+        "has_password": request.user.has_usable_password(),
+        "linked_sso": SocialAccount.objects.filter(user=request.user).exists(),
+    }
+    return render(request, "portal_auth/settings.html", context)

@@ -7,7 +7,10 @@ from typing import cast
 from django import forms
 
 from requests_app.models import Device, User
-from requests_app.policy import REASON_MAX_LENGTH
+from requests_app.policy import REASON_MAX_LENGTH, human_minutes
+
+# What the console offers to add or grant; the policy still decides on the server.
+DURATION_CHOICES = [(minutes, human_minutes(minutes)) for minutes in (15, 30, 60, 120, 240, 480)]
 
 
 class ReasonField(forms.CharField):
@@ -37,9 +40,9 @@ class ExtendForm(forms.Form):
 class GrantForm(forms.Form):
     """Grant on behalf of `beneficiary`, on one of their devices (break-glass uses it too)."""
 
-    device = forms.ModelChoiceField(queryset=Device.objects.none(), to_field_name="public_id")
-    minutes = forms.IntegerField(min_value=1, max_value=24 * 60, initial=60)
-    reason = ReasonField(widget=forms.Textarea(attrs={"rows": 2}))
+    device = forms.ModelChoiceField(queryset=Device.objects.none(), to_field_name="public_id", empty_label=None)
+    minutes = forms.TypedChoiceField(coerce=int, choices=DURATION_CHOICES, initial=60, label="How long")
+    reason = ReasonField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Kept in the audit trail.")
     ticket_ref = forms.CharField(required=False, max_length=100, label="Ticket")
 
     def __init__(self, *args, beneficiary: User, devices, **kwargs) -> None:

@@ -29,7 +29,7 @@ def _elevations() -> QuerySet[Elevation]:
 # four tables cost more than rendering the rows. A user shows as their name or e-mail (__str__).
 _PERSON = ("first_name", "last_name", "email", "username")
 ROW_FIELDS = (
-    *("public_id", "beneficiary", "requester", "device", "state", "expires_at", "break_glass"),
+    *("public_id", "beneficiary", "requester", "device", "state", "starts_at", "expires_at", "break_glass"),
     *("target_label", "target_ref", "device__public_id", "device__hostname"),
     *(f"beneficiary__{field}" for field in _PERSON),
 )

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from requests_app import services
+from requests_app import live, services
 from requests_app.auth.stepup import step_up_required
 from requests_app.errors import PortalError
 from requests_app.helpdesk import selectors
@@ -99,6 +99,18 @@ def device_page(request, public_id):
         "people": device.users.order_by("email"),
     }
     return render(request, "helpdesk/device.html", context)
+
+
+@helpdesk_required
+@require_http_methods(["GET"])
+def elevation_row(request, public_id):
+    """One live row, for its polling (live.py); a plain request goes to the person's page."""
+    elevation = selectors.elevation_by_public_id(public_id)
+    if not request.htmx:
+        return redirect("helpdesk:user", elevation.beneficiary_id)
+    context = {"row": elevation, "back": request.htmx.current_url_abs_path}
+    response = render(request, "helpdesk/_elevation_rows.html#elevation-row", context)
+    return live.state_response(elevation, response)
 
 
 @helpdesk_required

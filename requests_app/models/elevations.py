@@ -139,6 +139,14 @@ class Elevation(models.Model):
     def is_live(self) -> bool:
         return self.state in LIVE_STATES
 
+    @property
+    def held_minutes(self) -> int | None:
+        """How long admin rights were actually held, in whole minutes (None: never granted).
+        Differs from total_minutes when revoked early."""
+        if self.activated_at is None or self.ended_at is None:
+            return None
+        return max(0, int((self.ended_at - self.activated_at).total_seconds() // 60))
+
 
 class Approval(models.Model):
     """One approver's decision on one elevation (a policy may need several)."""

@@ -109,6 +109,16 @@
     if (hint && device.dataset.maxLabel) hint.textContent = "Up to " + device.dataset.maxLabel + " on this device.";
     var approval = form.querySelector("[data-approval-hint]");
     if (approval && device.dataset.approval) approval.textContent = device.dataset.approval;
+    var schedule = form.querySelector("[data-schedule-field]");
+    if (schedule) {
+      var ahead = parseInt(device.dataset.scheduleAhead, 10) || 0;
+      schedule.hidden = ahead <= 0;
+      if (ahead <= 0) schedule.querySelector("input").value = "";
+      var scheduleHint = schedule.querySelector("[data-schedule-hint]");
+      if (scheduleHint && ahead > 0) {
+        scheduleHint.textContent = "Up to " + ahead + " hours ahead on this device, in your time zone. You can cancel a scheduled start until it begins.";
+      }
+    }
     var passwordless = form.querySelector("[data-passwordless-field]");
     if (passwordless) {
       var allowed = device.dataset.passwordless === "1";
@@ -150,14 +160,28 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt, target = event.detail.target;
     // A row polling itself: skip this round while a disclosure is open or the user is typing
-    // in it (the swap would close it under their hands). The next poll tries again.
-    if (elt.matches("[data-row]") && (elt.querySelector("details[open]") ||
-        (elt.contains(document.activeElement) && document.activeElement.matches("input, textarea")))) {
+    // in it (the swap would close it under their hands). The next poll tries again. A list
+    // reloading after a change (live.py) tries again a few seconds later.
+    var cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    var changed = cause && cause.type === "elevations-changed";
+    if (elt.matches("[data-row], [data-follows-changes]") && busy(elt, !changed)) {
       event.preventDefault();
+      if (changed) {
+        window.setTimeout(function () { window.htmx.trigger(document.body, "elevations-changed"); }, 3000);
+      }
       return;
     }
     if (target && target.id) focusInside[target.id] = target.contains(document.activeElement);
   });
+
+  // A region is busy while a disclosure in it is open or someone types in it. A list's routine
+  // reload (not one after a change) also waits while the keyboard focus is anywhere inside it.
+  function busy(region, routine) {
+    var focused = document.activeElement;
+    if (region.querySelector("details[open]")) return true;
+    if (!region.contains(focused)) return false;
+    return (routine && region.matches("[data-follows-changes]")) || focused.matches("input, textarea, select");
+  }
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var elt = event.detail.elt;
@@ -166,7 +190,7 @@
     if (focusInside[fresh.id]) {
       delete focusInside[fresh.id];
       var focus = fresh.querySelector(".form-error, .has-error [aria-invalid=true], .has-error input, [data-swap-focus]") ||
-        fresh.querySelector("summary, a, button");
+        fresh.querySelector("summary, a, button") || (fresh.hasAttribute("tabindex") ? fresh : null);
       if (focus) focus.focus();
     }
     var previous = event.detail.requestConfig && event.detail.requestConfig.elt;

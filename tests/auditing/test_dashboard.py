@@ -186,13 +186,42 @@ def test_the_audit_admin_is_read_only(admin, auditor):
     assert Group.objects.get(name="auditor").permissions.filter(codename="view_audit").exists()
 
 
+def test_with_a_user_filter_the_device_rankings_list_only_that_users_devices(make_device, make_elevation, employee):
+    mine = make_device(employee, hostname="erin-laptop")
+    other = make_user("peer@example.com", "employee")
+    make_elevation(employee, mine, hours=1, ago=timedelta(days=2))
+    make_elevation(other, make_device(other, hostname="peer-desktop"), hours=3, ago=timedelta(days=2))
+    form = AuditFilterForm({"user": employee.email})
+    assert form.is_valid()
+    summary = stats.compute_summary(form.filters())
+    assert [p.label for p in summary.top_devices] == ["erin-laptop"]
+    assert [p.label for p in summary.hours_per_device] == ["erin-laptop"]
+
+
+def test_the_rankings_by_count_and_by_hours_are_different_tables(auditor_client, make_device, make_elevation, employee):
+    make_elevation(employee, make_device(employee), hours=2, ago=timedelta(days=1))
+    body = auditor_client.get("/audit/").content.decode()
+    top = body.split("<h3>Top requesters</h3>")[1].split("</section>")[0]
+    hours = body.split("<h3>Elevated hours per user</h3>")[1].split("</section>")[0]
+    assert '<th scope="col">Elevations</th>' in top and "Hours" not in top
+    assert '<th scope="col">Hours</th>' in hours and "Elevations" not in hours
+
+
+def test_older_events_change_the_address(auditor_client):
+    append_events(synthetic_events(PAGE_SIZE + 5, start=now() - timedelta(hours=1), step=timedelta(seconds=10)))
+    body = auditor_client.get("/audit/").content.decode()
+    older = body.split('rel="next"')[1].split(">")[0]
+    assert 'hx-push-url="true"' in older
+
+
 def test_the_dashboard_shows_how_far_the_chain_is_verified(auditor_client, chain, tamper):
     from requests_app.auditing import verify
 
     verify.verify_and_checkpoint()
     head_seq, _ = chain(3)
     body = auditor_client.get("/audit/").content.decode()
-    assert f"Verified up to event #{head_seq - 3} of #{head_seq} (3 newer events not yet checked)" in body
+    assert f"Verified up to event #{head_seq - 3} of #{head_seq}, last verified" in body
+    assert "3 newer events not checked yet: the check runs every 5 minutes, so by" in body
     tamper("UPDATE requests_app_auditevent SET reason = 'x' WHERE seq = 7")
     verify.verify_and_checkpoint(full=True)
     body = auditor_client.get("/audit/").content.decode()

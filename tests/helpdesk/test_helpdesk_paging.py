@@ -162,6 +162,6 @@ def test_a_row_granted_on_someone_elses_behalf_names_who_asked(helpdesk_client, 
     with CaptureQueriesContext(connection) as on_behalf:
         body = helpdesk_client.get(CONSOLE).content.decode()
     row = body.split(f'id="hd-elevation-{first.public_id}"')[1].split("</tr>")[0]
-    assert f"<small>by {helpdesk}</small>" in row
-    assert body.count("<small>by ") == 1
+    assert f'<span class="cell-sub">by {helpdesk}</span>' in row
+    assert body.count('<span class="cell-sub">by ') == 1
     assert len(on_behalf) == len(own) + 1  # the requesters who are not the beneficiary, in one query

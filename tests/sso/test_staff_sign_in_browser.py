@@ -58,8 +58,10 @@ def test_helpdesk_signs_in_sets_up_mfa_and_revokes_from_the_console(
 
     page.evaluate("window.__sameDocument = true")
     row = page.locator(f"#hd-elevation-{live.public_id}")
-    row.get_by_placeholder("Reason").last.fill("laptop reported stolen")
-    row.get_by_role("button", name="Revoke").click()
+    row.locator("summary", has_text="Revoke").click()
+    revoke = row.locator("details[data-action=revoke]")
+    revoke.get_by_label("Reason (required, audited)").fill("laptop reported stolen")
+    revoke.get_by_role("button", name="Yes, revoke now").click()
     expect(page.locator("#messages")).to_contain_text("Revoking")
     expect(page.locator(f"#hd-elevation-{live.public_id}")).to_have_count(0)
     assert page.evaluate("window.__sameDocument === true"), "the revoke must not reload the page"
@@ -76,7 +78,7 @@ def test_helpdesk_signs_in_sets_up_mfa_and_revokes_from_the_console(
     assert urlparse(page.url).path == "/accounts/2fa/authenticate/"
     page.locator("input[name=code]").fill(totp_code(secret))
     page.locator("button[type=submit]").first.click()
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/helpdesk/")  # helpdesk lands on its console
     assert AuditEvent.objects.filter(action="auth.sign_in", actor=harold).count() == 2
 
 

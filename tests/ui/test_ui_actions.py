@@ -57,7 +57,8 @@ def test_htmx_post_returns_a_fresh_form_and_the_live_list_out_of_band(employee_c
     assert body.lstrip().startswith('<section id="request-form"')
     assert "are on their way" in body
     elevation = Elevation.objects.get(beneficiary=employee)
-    assert '<section id="live-list" class="panel layout-live" aria-labelledby="live-title" hx-swap-oob="true">' in body
+    live_list = '<section id="live-list" class="panel layout-live" aria-labelledby="live-title" tabindex="-1"'
+    assert f'{live_list} hx-swap-oob="true"' in body
     assert f'id="elevation-{elevation.public_id}"' in body
     assert 'hx-trigger="every 2s"' in body  # queued: it keeps polling until active
 

@@ -21,19 +21,24 @@ DEMO_USERS = [
     ("auditor@example.com", "Alex", "Auditor", ["auditor"], "UTC"),
     ("admin@example.com", "Ada", "Admin", list(ROLES), "UTC"),
 ]
+# Devices in this group need an approver's yes for anything over 30 minutes (the approver's work).
+APPROVAL_GROUP = "production"
 DEMO_DEVICES = [
-    # (external id, hostname, os, family, owner)
-    ("demo-mac-001", "erin-macbook", "macOS 15.2", "macos", "employee@example.com"),
-    ("demo-lin-002", "erin-build-box", "Ubuntu 24.04", "linux", "employee@example.com"),
-    ("demo-win-003", "erin-surface", "Windows 11", "windows", "employee@example.com"),
-    ("demo-mac-004", "avery-macbook", "macOS 15.1", "macos", "approver@example.com"),
-    ("demo-lin-005", "harper-thinkpad", "Fedora 41", "linux", "helpdesk@example.com"),
-    ("demo-lin-006", "ada-workstation", "Debian 13", "linux", "admin@example.com"),
+    # (external id, hostname, os, family, owner, device groups)
+    ("demo-mac-001", "erin-macbook", "macOS 15.2", "macos", "employee@example.com", []),
+    ("demo-lin-002", "erin-build-box", "Ubuntu 24.04", "linux", "employee@example.com", [APPROVAL_GROUP]),
+    ("demo-win-003", "erin-surface", "Windows 11", "windows", "employee@example.com", []),
+    ("demo-mac-004", "avery-macbook", "macOS 15.1", "macos", "approver@example.com", []),
+    ("demo-lin-005", "harper-thinkpad", "Fedora 41", "linux", "helpdesk@example.com", []),
+    ("demo-lin-006", "ada-workstation", "Debian 13", "linux", "admin@example.com", []),
 ]
 
 
 class Command(BaseCommand):
-    help = "Create demo users (one per role), the demo provider, its devices and a default policy."
+    help = (
+        "Create demo users (one per role), the demo provider, its devices, a default policy and an "
+        "approval policy for the 'production' device group. Safe to run again."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -51,6 +56,21 @@ class Command(BaseCommand):
                 "allow_passwordless": True,
             },
         )
+        Policy.objects.update_or_create(
+            name="Production servers",
+            defaults={
+                "device_group": APPROVAL_GROUP,
+                "priority": 10,
+                "allowed_durations": [15, 30, 60, 120],
+                "max_duration_minutes": 120,
+                "max_total_minutes": 240,
+                "max_extensions": 1,
+                "extension_increments": [15, 30],
+                "max_schedule_ahead_hours": 72,
+                "requires_approval": True,
+                "auto_approve_up_to_minutes": 30,
+            },
+        )
         users = {}
         for email, first, last, roles, tz in DEMO_USERS:
             user, created = User.objects.get_or_create(
@@ -65,7 +85,7 @@ class Command(BaseCommand):
             users[email] = user
         users["employee@example.com"].manager = users["approver@example.com"]
         users["employee@example.com"].save(update_fields=["manager"])
-        for external_id, hostname, os_name, family, owner in DEMO_DEVICES:
+        for external_id, hostname, os_name, family, owner, groups in DEMO_DEVICES:
             device, _ = Device.objects.update_or_create(
                 connection=connection,
                 external_id=external_id,
@@ -73,6 +93,7 @@ class Command(BaseCommand):
                     "hostname": hostname,
                     "os": os_name,
                     "os_family": family,
+                    "groups": groups,
                     "last_contact_at": timezone.now() - timedelta(minutes=7),
                 },
             )
