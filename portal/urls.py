@@ -18,5 +18,7 @@ urlpatterns = [
     path("helpdesk/", include("requests_app.helpdesk.urls")),
     path("approvals/", include("requests_app.approvals.urls")),
     path("audit/", include("requests_app.auditing.urls")),
+    path("api/v1/", include("requests_app.api.urls")),
+    path("settings/tokens/", include("requests_app.api.page_urls")),
     path("", include("requests_app.urls")),
 ]

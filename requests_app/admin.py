@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from requests_app import audit
+from requests_app.api import admin as api_admin  # noqa: F401  (registers ApiTokenAdmin)
 from requests_app.models import AuditEvent, Device, Elevation, Policy, ProviderConnection, User
 from requests_app.providers.jumpcloud.admin import test_connection
 

@@ -6,9 +6,11 @@ from requests_app.models.demo import DemoGrant
 from requests_app.models.devices import Device, ProviderIdentity
 from requests_app.models.elevations import Approval, Elevation, Heartbeat
 from requests_app.models.policies import Policy
+from requests_app.models.tokens import ApiToken, IdempotencyKey
 from requests_app.models.users import User
 
 __all__ = [
+    "ApiToken",
     "Approval",
     "AuditChainHead",
     "AuditCheckpoint",
@@ -17,6 +19,7 @@ __all__ = [
     "Device",
     "Elevation",
     "Heartbeat",
+    "IdempotencyKey",
     "Policy",
     "ProviderConnection",
     "ProviderIdentity",
