@@ -20,8 +20,14 @@ class ApiView(APIView):
     required_scope: str | None = None
     audited_elevation = None
 
-    def initial(self, request, *args, **kwargs):
+    def dispatch(self, request, *args, **kwargs):
         self.audit_context = ExitStack()
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            self.audit_context.close()  # also when the call failed with a server error
+
+    def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, scope, throttling
         # The middleware saw no session user: events written during the call name the token's owner.
         context = audit.RequestContext(
@@ -50,8 +56,6 @@ class ApiView(APIView):
             idempotency.remember(record, response)
         if getattr(request, "auth", None) is not None:
             _audit_call(request, response, self.audited_elevation)
-        if hasattr(self, "audit_context"):
-            self.audit_context.close()
         return response
 
 

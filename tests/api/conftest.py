@@ -30,3 +30,9 @@ def token_for(user, *scopes: str, days: int | None = None) -> TokenClient:
 @pytest.fixture
 def api():
     return token_for
+
+
+@pytest.fixture
+def bearer():
+    """TokenClient, for a secret the test holds."""
+    return TokenClient

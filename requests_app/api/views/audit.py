@@ -14,20 +14,18 @@ from requests_app.api.serializers import AuditPageSerializer
 from requests_app.auditing import export as exports
 from requests_app.auditing import selectors
 from requests_app.auditing.filters import AuditFilterForm
+from requests_app.lifecycle import State
 
 FILTERS = [
-    OpenApiParameter(name, str, description=text)
-    for name, text in (
-        ("user", "Whose elevation or account (e-mail)"),
-        ("device", "Device hostname"),
-        ("actor", "Actor e-mail, or worker / system"),
-        ("action", "Exact action, or a prefix ending in . or *"),
-        ("provider", "Provider connection id"),
-        ("state", "Elevation state"),
-        ("elevation", "One elevation's id"),
-        ("date_from", "First day (YYYY-MM-DD, UTC); default 30 days ago"),
-        ("date_to", "Last day (YYYY-MM-DD, UTC); default today"),
-    )
+    OpenApiParameter("user", str, description="Whose elevation or account (e-mail)"),
+    OpenApiParameter("device", str, description="Device hostname"),
+    OpenApiParameter("actor", str, description="Actor e-mail, or worker / system"),
+    OpenApiParameter("action", str, description="Exact action, or a prefix ending in . or *"),
+    OpenApiParameter("provider", OpenApiTypes.UUID, description="Provider connection id"),
+    OpenApiParameter("state", str, enum=State.values, description="Elevation state"),
+    OpenApiParameter("elevation", OpenApiTypes.UUID, description="One elevation's id"),
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day (UTC); default 30 days ago"),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last day (UTC); default today"),
 ]
 CURSORS = [
     OpenApiParameter("before", int, description="Older than this seq (the page's `older`)"),

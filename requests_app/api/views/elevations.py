@@ -6,7 +6,7 @@ import uuid
 
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
+from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -82,12 +82,14 @@ class ElevationList(ApiView, generics.ListAPIView):
 
     def get_queryset(self):
         queryset = visibility.elevations_for(self.request)
-        states = set(self.request.query_params.getlist("state"))
+        query = ElevationQuery(data={"state": self.request.query_params.getlist("state"), **_single(self.request)})
+        query.is_valid(raise_exception=True)
+        states = set(query.validated_data.get("state", []))
         if "live" in states:
             states = (states - {"live"}) | set(LIVE_STATES)
         if states:
             queryset = queryset.filter(state__in=states)
-        device = self.request.query_params.get("device", "").strip()
+        device = query.validated_data.get("device", "").strip()
         if device:
             queryset = queryset.filter(_device_match(device, "device__"))
         return queryset
@@ -105,6 +107,15 @@ class ElevationList(ApiView, generics.ListAPIView):
         )
         self.audited_elevation = elevation
         return outcome_response(elevation)
+
+
+class ElevationQuery(serializers.Serializer):
+    state = serializers.ListField(child=serializers.ChoiceField(choices=[*State.values, "live"]), required=False)
+    device = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+def _single(request) -> dict:
+    return {"device": request.query_params["device"]} if "device" in request.query_params else {}
 
 
 def outcome_response(elevation: Elevation) -> Response:
@@ -147,7 +158,7 @@ class ElevationDetail(ApiView):
 class _ChangeView(ApiView):
     """Own elevations need the request scope; someone else's the helpdesk scope (and its MFA)."""
 
-    required_scope = REQUEST
+    required_scope = None  # by whose elevation it is: changeable()
 
     def changeable(self, request, public_id) -> Elevation:
         elevation = visibility.elevation_for(request, public_id)

@@ -26,7 +26,7 @@ from requests_app.approvals import selectors as approval_selectors
 from requests_app.approvals.forms import ApproveForm, DenyForm
 from requests_app.errors import PolicyViolation
 from requests_app.helpdesk import selectors as helpdesk_selectors
-from requests_app.helpdesk.forms import ReasonForm
+from requests_app.helpdesk.forms import ReasonForm, SearchForm
 from requests_app.models import Elevation, User
 
 
@@ -69,12 +69,17 @@ class Deny(_Decide):
 QUERY = OpenApiParameter("q", str, description="Name, e-mail or hostname (part of)")
 
 
+def _query(request) -> str:
+    """The console's search form cleans the text (length, no NUL characters)."""
+    return refuse_unless_valid(SearchForm(request.query_params))["q"]
+
+
 @extend_schema(summary="Search people", parameters=[QUERY], responses=PersonSerializer(many=True))
 class PeopleSearch(ApiView):
     required_scope = HELPDESK
 
     def get(self, request):
-        found = helpdesk_selectors.search_users(request.query_params.get("q", "")[:200])
+        found = helpdesk_selectors.search_users(_query(request))
         return Response(PersonSerializer(found, many=True).data)
 
 
@@ -83,7 +88,7 @@ class DeviceSearch(ApiView):
     required_scope = HELPDESK
 
     def get(self, request):
-        found = helpdesk_selectors.search_devices(request.query_params.get("q", "")[:200])
+        found = helpdesk_selectors.search_devices(_query(request))
         return Response(DeviceSerializer(found, many=True).data)
 
 
