@@ -11,3 +11,4 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from requests_app.integrations import receivers  # noqa: F401  (connects lifecycle signals)
+        from requests_app.integrations.slack_app import admin  # noqa: F401

@@ -32,6 +32,8 @@ from requests_app.integrations.models import (
     SlackChannel,
 )
 from requests_app.integrations.slack import post_message
+from requests_app.integrations.slack_app import posts as slack_posts
+from requests_app.integrations.slack_app.identity import current_app as current_slack_app
 from requests_app.lifecycle import State
 from requests_app.models import Elevation, User
 from requests_app.providers.base import ProviderError
@@ -131,6 +133,10 @@ def announce(event: str, elevation_id: int) -> list[int]:
                     f"{prefix}:slack:{channel.pk}", channel=Delivery.Channel.SLACK, slack_channel=channel, **common
                 )
             )
+    if event in slack_posts.POSTING_EVENTS and current_slack_app() is not None:
+        for user in people_for(event, elevation):
+            key = f"{prefix}:slack_app:{user.pk}"
+            ids.append(_delivery(key, channel=Delivery.Channel.SLACK_APP, recipient=user, **common))
     if event in JIRA_EVENTS:
         for intake in JiraIntake.objects.filter(elevation=elevation, connection__enabled=True):
             ids.append(
@@ -248,6 +254,8 @@ def _send(delivery: Delivery) -> str:
         subject, body = rendered.email()
         EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [delivery.recipient.email]).send()
         return ""
+    if delivery.channel == Delivery.Channel.SLACK_APP:
+        return slack_posts.deliver(delivery.event, delivery.elevation, delivery.recipient)
     if delivery.channel == Delivery.Channel.SLACK:
         if delivery.slack_channel_id:
             url = delivery.slack_channel.webhook_url
