@@ -6,6 +6,8 @@ The domain's refusals map like the pages answer them: not yours → 404 (selecto
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -59,7 +61,7 @@ def _portal_problem(exc: PortalError) -> Response:
         return problem(403, exc.message, slug="not-allowed", errors=errors)
     if isinstance(exc, StaleTransition):
         return problem(409, exc.message, slug="conflict")
-    slug = type(exc).__name__.lower()
+    slug = re.sub(r"(?<!^)(?=[A-Z])", "-", type(exc).__name__).lower()  # PolicyViolation → policy-violation
     return problem(422, exc.message, slug=slug, errors=errors)
 
 

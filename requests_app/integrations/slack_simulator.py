@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from django.conf import settings
 
 from requests_app.integrations.slack_app.signing import signature
 from requests_app.providers.simulator import Request, Response, Simulator
@@ -121,6 +122,7 @@ class SlackWebSimulator(Simulator):
         self.calls_made: list[tuple[str, dict]] = []
         self._ts = itertools.count(1)
         self.clock = time.time
+        self.portal_url = settings.ELEVATE_BASE_URL  # where slash commands and clicks go (by hand)
         super().__init__()
 
     # -- the workspace --------------------------------------------------------------------
@@ -333,3 +335,50 @@ class SlackWebSimulator(Simulator):
             "view": {**view, "state": {"values": state}},
         }
         return self._signed_post(url, {"payload": json.dumps(payload)})
+
+    # -- by hand (manage.py simulate_provider slack-app): simulator-only endpoints -----------
+    def seed_demo(self) -> dict[str, Any]:
+        from requests_app.management.commands.seed_demo import DEMO_USERS
+
+        for email, *_ in DEMO_USERS:
+            self.add_user(email)
+        self.route("GET", "/_sim/messages", lambda request: Response(200, self.all_messages()))
+        return {
+            "admin → Slack apps": {
+                "bot_token": self.bot_token,
+                "signing_secret": self.signing_secret,
+                "api_url": f"{self.base_url}/api/",
+            },
+            "then": f'curl -d \'{{"email": "employee@example.com", "text": "devices"}}\' {self.base_url}/_sim/command',
+        }
+
+    def dispatch(self, request: Request) -> Response:
+        # The /_sim/ calls post to the portal, which calls this Web API back from another thread:
+        # they must not hold the lock the Web API handlers take.
+        if request.path.startswith("/_sim/") and request.method == "POST":
+            handler = {"/_sim/command": self._sim_command, "/_sim/click": self._sim_click}.get(request.path)
+            handler = handler or self._sim_submit
+            return handler(request)
+        return super().dispatch(request)
+
+    def all_messages(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [{k: v for k, v in m.items() if k != "revisions"} for m in self.messages.values()]
+
+    def _sim_command(self, request: Request) -> Response:
+        body = request.body or {}
+        slack_id = next((i for i, u in self.users.items() if u["email"] == body.get("email")), body.get("user_id", ""))
+        answer = self.slash_command(f"{self.portal_url}/integrations/slack/command", slack_id, body.get("text", ""))
+        return Response(answer.status_code, answer.json() if answer.content else None)
+
+    def _sim_click(self, request: Request) -> Response:
+        body = request.body or {}
+        url = f"{self.portal_url}/integrations/slack/interaction"
+        answer = self.click(url, body["channel"], body["ts"], body["action_id"])
+        return Response(answer.status_code, {"views": list(self.views)})
+
+    def _sim_submit(self, request: Request) -> Response:
+        body = request.body or {}
+        url = f"{self.portal_url}/integrations/slack/interaction"
+        answer = self.submit_view(url, body["view_id"], {"reason": {"reason_input": body.get("reason", "")}})
+        return Response(answer.status_code, answer.json() if answer.content else None)

@@ -152,3 +152,18 @@ def test_an_unconfirmed_slack_email_is_not_trusted(workspace, employee, device):
     unconfirmed = workspace.sim.add_user(employee.email, confirmed=False)
     answer = workspace.sim.slash_command(workspace.command_url, unconfirmed, "erin-laptop 30m x").json()
     assert "no account" in answer["text"]
+
+
+def test_every_lifecycle_change_queues_an_update_of_the_elevations_messages(
+    workspace, employee, device, make_elevation, monkeypatch, django_capture_on_commit_callbacks
+):
+    from requests_app.integrations.slack_app import tasks
+
+    workspace.sim.add_user(employee.email)
+    elevation = make_elevation(employee, device)
+    workspace.deliver("granted", elevation)
+    queued = []
+    monkeypatch.setattr(tasks.refresh, "delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.elevation_revoke(elevation=elevation, actor=employee)
+    assert queued == [elevation.pk]
