@@ -4,10 +4,12 @@ every malformed header refused with 401 before anything runs."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from django.core.cache import cache
 
+from requests_app import clock
 from requests_app.integrations.slack_app import signing
 from requests_app.models import Elevation
 
@@ -63,13 +65,18 @@ def test_tampered_requests_are_refused(tamper):
     assert not signing.verify(secret, stamp, given, body, now=float(TIMESTAMP))
 
 
-@pytest.mark.parametrize("offset", [-301, 301])
-def test_a_stale_or_future_command_gets_401_and_does_nothing(workspace, employee, device, offset):
+@pytest.mark.parametrize(("offset", "status"), [(-301, 401), (301, 401), (-299, 200), (299, 200)])
+def test_over_http_a_command_more_than_five_minutes_off_gets_401_and_runs_nothing(
+    workspace, employee, device, offset, status
+):
     slack_id = workspace.sim.add_user(employee.email)
-    answer = workspace.sim.slash_command(
-        workspace.command_url, slack_id, "erin-laptop 30m driver", timestamp=int(time.time()) + offset
-    )
-    assert answer.status_code == 401
+    frozen = int(time.time())
+    clock.freeze(datetime.fromtimestamp(frozen, tz=UTC))  # the portal's clock, to the second
+    answer = workspace.sim.slash_command(workspace.command_url, slack_id, "help", timestamp=frozen + offset)
+    assert answer.status_code == status
+    if status == 200:
+        return
+
     assert not Elevation.objects.exists()
     assert workspace.sim.calls_made == []
 
