@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
@@ -14,6 +11,7 @@ from requests_app import policy, selectors, services
 from requests_app.api import visibility
 from requests_app.api.access import effective_scopes, require_scope
 from requests_app.api.base import ApiView
+from requests_app.api.inputs import device_match, valid
 from requests_app.api.problems import refuse_unless_valid
 from requests_app.api.scopes import AUDIT, HELPDESK, READ, REQUEST
 from requests_app.api.serializers import (
@@ -91,11 +89,11 @@ class ElevationList(ApiView, generics.ListAPIView):
             queryset = queryset.filter(state__in=states)
         device = query.validated_data.get("device", "").strip()
         if device:
-            queryset = queryset.filter(_device_match(device, "device__"))
+            queryset = queryset.filter(device_match(device, "device__"))
         return queryset
 
     def post(self, request):
-        data = _valid(RequestInput, request)
+        data = valid(RequestInput, request)
         elevation = services.elevation_request(
             requester=request.user,
             device=_my_device(request.user, data["device"]),
@@ -125,21 +123,8 @@ def outcome_response(elevation: Elevation) -> Response:
     return Response(body, status=200 if extended else 201)
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _device_match(value: str, prefix: str = "") -> Q:
-    try:
-        return Q(**{f"{prefix}public_id": uuid.UUID(value)})
-    except ValueError:
-        return Q(**{f"{prefix}hostname__iexact": value})
-
-
 def _my_device(user, value: str):
-    device = selectors.devices_for_user(user).filter(_device_match(value)).first()
+    device = selectors.devices_for_user(user).filter(device_match(value)).first()
     if device is None:
         raise PolicyViolation("Pick one of your own devices.", field="device")
     return device
@@ -176,7 +161,7 @@ class _ChangeView(ApiView):
 class ElevationExtend(_ChangeView):
     def post(self, request, public_id):
         elevation = self.changeable(request, public_id)
-        data = _valid(ExtendInput, request)
+        data = valid(ExtendInput, request)
         fields = {"minutes": str(data["minutes"]), "reason": data.get("reason", "")}
         if visibility.is_own(request, elevation):
             cleaned = refuse_unless_valid(ExtendForm(fields, elevation=elevation))
@@ -193,7 +178,7 @@ class ElevationExtend(_ChangeView):
 class ElevationRevoke(_ChangeView):
     def post(self, request, public_id):
         elevation = self.changeable(request, public_id)
-        data = _valid(ReasonInput, request)
+        data = valid(ReasonInput, request)
         form_class = RevokeForm if visibility.is_own(request, elevation) else helpdesk_forms.ReasonForm
         cleaned = refuse_unless_valid(form_class({"reason": data.get("reason", "")}))
         services.elevation_revoke(elevation=elevation, actor=request.user, **cleaned)

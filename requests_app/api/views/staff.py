@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from requests_app import selectors, services
 from requests_app.api.base import ApiView
+from requests_app.api.inputs import device_match, valid
 from requests_app.api.problems import refuse_unless_valid
 from requests_app.api.scopes import APPROVE, HELPDESK
 from requests_app.api.serializers import (
@@ -21,7 +22,7 @@ from requests_app.api.serializers import (
     ReasonInput,
     RequestOutcomeSerializer,
 )
-from requests_app.api.views.elevations import _device_match, _valid, outcome_response
+from requests_app.api.views.elevations import outcome_response
 from requests_app.approvals import selectors as approval_selectors
 from requests_app.approvals.forms import ApproveForm, DenyForm
 from requests_app.errors import PolicyViolation
@@ -46,7 +47,7 @@ class _Decide(ApiView):
     def post(self, request, public_id):
         elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
         self.audited_elevation = elevation
-        data = _valid(DenyInput if self.form_class is DenyForm else ReasonInput, request)
+        data = valid(DenyInput if self.form_class is DenyForm else ReasonInput, request)
         cleaned = refuse_unless_valid(self.form_class({"reason": data.get("reason", "")}))
         self.decide(elevation=elevation, approver=request.user, reason=cleaned["reason"])
         elevation.refresh_from_db()
@@ -108,9 +109,9 @@ class Grant(ApiView):
     required_scope = HELPDESK
 
     def post(self, request):
-        data = _valid(GrantInput, request)
+        data = valid(GrantInput, request)
         person = _person(data["user"])
-        device = helpdesk_selectors.usable_devices(person).filter(_device_match(data["device"])).first()
+        device = helpdesk_selectors.usable_devices(person).filter(device_match(data["device"])).first()
         if device is None:
             raise PolicyViolation(f"Pick one of {person}'s devices.", field="device")
         elevation = services.elevation_request(
@@ -136,7 +137,7 @@ class BulkRevoke(ApiView):
     required_scope = HELPDESK
 
     def post(self, request):
-        data = _valid(BulkRevokeInput, request)
+        data = valid(BulkRevokeInput, request)
         cleaned = refuse_unless_valid(ReasonForm({"reason": data["reason"]}))
         target = {}
         if data.get("user"):

@@ -49,6 +49,8 @@ def slack_signed(view):
 
 
 def _audited(request, what: str, slack_id: str, detail: dict):
+    """Record the request (source=slack), and act in its audit context: events without an actor
+    (none of the services' own) are labelled with the Slack user."""
     context = audit.RequestContext(ip=client_ip(request), user_agent="Slack", label=f"slack:{slack_id}")
     with audit.acting_as(context):
         audit.record("slack.interaction", after={"source": "slack", "slack_user": slack_id, "what": what, **detail})
