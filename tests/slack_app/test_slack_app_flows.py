@@ -167,3 +167,27 @@ def test_every_lifecycle_change_queues_an_update_of_the_elevations_messages(
     with django_capture_on_commit_callbacks(execute=True):
         services.elevation_revoke(elevation=elevation, actor=employee)
     assert queued == [elevation.pk]
+
+
+def test_a_rate_limited_post_waits_for_retry_after(workspace, employee, device, make_elevation):
+    from requests_app.integrations import notifications
+    from requests_app.integrations.models import Delivery
+
+    workspace.sim.add_user(employee.email)
+    workspace.sim.add_fault(
+        path="chat.postMessage", status=429, retry_after="7", body={"ok": False, "error": "ratelimited"}
+    )
+    elevation = make_elevation(employee, device)
+    notifications.announce("granted", elevation.pk)
+    delivery = Delivery.objects.get(channel=Delivery.Channel.SLACK_APP)
+    assert notifications.deliver(delivery.pk) >= 7
+    assert workspace.sim.messages == {}
+    assert notifications.deliver(delivery.pk) is None  # the retry posts it
+    assert len(workspace.sim.messages) == 1
+
+
+def test_a_command_is_answered_within_three_seconds(workspace, employee, device):
+    slack_id = workspace.sim.add_user(employee.email)
+    answer = workspace.sim.slash_command(workspace.command_url, slack_id, "erin-laptop 30m Install the driver")
+    assert answer.status_code == 200
+    assert answer.elapsed.total_seconds() < 3
