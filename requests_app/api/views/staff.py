@@ -22,13 +22,13 @@ from requests_app.api.serializers import (
     ReasonInput,
     RequestOutcomeSerializer,
 )
-from requests_app.api.views.elevations import outcome_response
+from requests_app.api.views.elevations import ask
 from requests_app.approvals import selectors as approval_selectors
 from requests_app.approvals.forms import ApproveForm, DenyForm
 from requests_app.errors import PolicyViolation
 from requests_app.helpdesk import selectors as helpdesk_selectors
 from requests_app.helpdesk.forms import ReasonForm, SearchForm
-from requests_app.models import Elevation, User
+from requests_app.models import User
 
 
 @extend_schema(summary="Requests waiting for my decision, oldest first", responses=ElevationSerializer(many=True))
@@ -114,18 +114,7 @@ class Grant(ApiView):
         device = helpdesk_selectors.usable_devices(person).filter(device_match(data["device"])).first()
         if device is None:
             raise PolicyViolation(f"Pick one of {person}'s devices.", field="device")
-        elevation = services.elevation_request(
-            requester=request.user,
-            beneficiary=person,
-            device=device,
-            minutes=data["minutes"],
-            reason=data["reason"],
-            ticket_ref=data["ticket"],
-            without_password=data["without_password"],
-            source=Elevation.Source.API,
-        )
-        self.audited_elevation = elevation
-        return outcome_response(elevation)
+        return ask(self, data, device=device, beneficiary=person)
 
 
 @extend_schema(
