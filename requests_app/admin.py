@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from requests_app import audit
 from requests_app.api import admin as api_admin  # noqa: F401  (registers ApiTokenAdmin)
-from requests_app.models import AuditEvent, Device, Elevation, Policy, ProviderConnection, User
+from requests_app.models import ApiTokenPolicy, AuditEvent, Device, Elevation, Policy, ProviderConnection, User
 from requests_app.providers.jumpcloud.admin import test_connection
 
 
@@ -105,3 +105,13 @@ class AuditEventAdmin(ElevationAdmin):
     list_display = ("seq", "at", "actor_label", "action", "target_label")
     list_filter = ("action",)
     search_fields = ("actor_label", "target_label", "action")
+
+
+@admin.register(ApiTokenPolicy)
+class ApiTokenPolicyAdmin(AuditedAdmin):
+    """One row: how long API tokens last (Settings → API tokens uses it)."""
+
+    list_display = ("__str__",)
+
+    def has_add_permission(self, request) -> bool:
+        return super().has_add_permission(request) and not ApiTokenPolicy.objects.exists()

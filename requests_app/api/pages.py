@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from requests_app.api import scopes, tokens
 from requests_app.auth.stepup import step_up_required
 from requests_app.errors import PortalError
-from requests_app.models import ApiToken
+from requests_app.models import ApiToken, ApiTokenPolicy
 
 
 class TokenForm(forms.Form):
@@ -24,9 +23,9 @@ class TokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         offered = scopes.role_scopes(user)
         self.fields["scopes"].choices = [(s, f"{s} — {scopes.DESCRIPTIONS[s]}") for s in scopes.SCOPES if s in offered]
-        self.fields["days"].initial = settings.ELEVATE_API_TOKEN_DAYS
-        self.fields["days"].max_value = settings.ELEVATE_API_TOKEN_MAX_DAYS
-        self.fields["days"].widget.attrs["max"] = settings.ELEVATE_API_TOKEN_MAX_DAYS
+        lifetimes = ApiTokenPolicy.current()  # the service checks the maximum; the field shows it
+        self.fields["days"].initial = lifetimes.default_days
+        self.fields["days"].widget.attrs["max"] = lifetimes.max_days
 
 
 def _page(request, form: TokenForm, created: str = "", status: int = 200):

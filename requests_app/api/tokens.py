@@ -10,14 +10,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 
 from requests_app import audit
 from requests_app.api.scopes import SCOPES, STAFF_SCOPES, allowed_scopes, role_scopes
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation
-from requests_app.models import ApiToken, User
+from requests_app.models import ApiToken, ApiTokenPolicy, User
 
 TOKEN_START = "elv_"
 
@@ -40,9 +39,10 @@ def token_create(*, user: User, name: str, scopes: list[str], days: int | None =
         raise NotAllowed(f"Your roles do not allow the scope {', '.join(sorted(beyond))}.", field="scopes")
     if set(wanted) & STAFF_SCOPES and not set(wanted) <= allowed_scopes(user):
         raise NotAllowed("Staff scopes need two-factor authentication on your account first.", field="scopes")
-    days = settings.ELEVATE_API_TOKEN_DAYS if days is None else days
-    if not 1 <= days <= settings.ELEVATE_API_TOKEN_MAX_DAYS:
-        raise PolicyViolation(f"A token lasts 1 to {settings.ELEVATE_API_TOKEN_MAX_DAYS} days.", field="days")
+    lifetimes = ApiTokenPolicy.current()
+    days = lifetimes.default_days if days is None else days
+    if not 1 <= days <= lifetimes.max_days:
+        raise PolicyViolation(f"A token lasts 1 to {lifetimes.max_days} days.", field="days")
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_START}{prefix}_{secrets.token_urlsafe(32)}"
     current = now()

@@ -6,11 +6,12 @@ from requests_app.models.demo import DemoGrant
 from requests_app.models.devices import Device, ProviderIdentity
 from requests_app.models.elevations import Approval, Elevation, Heartbeat
 from requests_app.models.policies import Policy
-from requests_app.models.tokens import ApiToken, IdempotencyKey
+from requests_app.models.tokens import ApiToken, ApiTokenPolicy, IdempotencyKey
 from requests_app.models.users import User
 
 __all__ = [
     "ApiToken",
+    "ApiTokenPolicy",
     "Approval",
     "AuditChainHead",
     "AuditCheckpoint",

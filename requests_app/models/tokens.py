@@ -54,3 +54,26 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ApiTokenPolicy(models.Model):
+    """How long personal access tokens last, set by admins (one row; without it the settings
+    ELEVATE_API_TOKEN_DAYS and ELEVATE_API_TOKEN_MAX_DAYS apply)."""
+
+    default_days = models.PositiveIntegerField(
+        default=90, help_text="A new token's lifetime unless its owner picks one."
+    )
+    max_days = models.PositiveIntegerField(default=365, help_text="The longest lifetime a token may have.")
+
+    class Meta:
+        verbose_name = "API token policy"
+        verbose_name_plural = "API token policy"
+
+    def __str__(self) -> str:
+        return f"API tokens: {self.default_days} days by default, at most {self.max_days}"
+
+    @classmethod
+    def current(cls) -> ApiTokenPolicy:
+        return cls.objects.first() or cls(
+            default_days=settings.ELEVATE_API_TOKEN_DAYS, max_days=settings.ELEVATE_API_TOKEN_MAX_DAYS
+        )

@@ -129,3 +129,19 @@ def test_an_admin_sees_and_revokes_everyones_tokens(admin_client, employee):
     admin_client.post(f"/settings/tokens/{token.public_id}/revoke")
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_the_admins_token_policy_sets_the_default_and_the_maximum(employee, admin, admin_client, with_mfa):
+    from requests_app.models import ApiTokenPolicy
+
+    with_mfa(admin)  # the admin site needs it
+    response = admin_client.post(
+        "/admin/requests_app/apitokenpolicy/add/", {"default_days": 7, "max_days": 14}, follow=True
+    )
+    assert response.status_code == 200
+    assert ApiTokenPolicy.objects.get().max_days == 14
+    token, _ = token_create(user=employee, name="x", scopes=["read"])
+    assert token.expires_at - token.created_at == timedelta(days=7)
+    with pytest.raises(PolicyViolation):
+        token_create(user=employee, name="x", scopes=["read"], days=15)
+    assert AuditEvent.objects.filter(action="config.apitokenpolicy.created").exists()
