@@ -11,7 +11,7 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	SECRET_KEY=test-only-secret-key-not-for-production-0123456789abcdefghijklmnop \
 	ELEVATE_HTTPS=false DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: help install run test lint fmt check services bench bench-quick clean
+.PHONY: help install run test lint fmt check services bench bench-quick chaos clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ bench: install services ## Benchmarks at full size (100k elevations, 1M audit ev
 bench-quick: install services ## The same benchmarks at 1/10 scale, for development
 	@command -v redis-server >/dev/null || { echo "bench: redis-server is missing; installing Debian's redis-server (the bench starts a private one)"; apt-get install -y -q redis-server; }
 	$(BIN)/python -m bench --scale quick $(BENCH_ARGS)
+
+chaos: install services ## The engine under provider faults and dying workers (< 12 min); JSON in var/chaos/
+	@command -v redis-server >/dev/null || { echo "chaos: redis-server is missing; installing Debian's redis-server (the drill starts a private one)"; apt-get install -y -q redis-server; }
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 clean: ## Remove the embedded database, broker data and collected files (var/)
 	rm -rf var

@@ -111,50 +111,14 @@ class Stack:
         path = self.workdir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def start(self, *, worker_concurrency: int = 2, web_workers: int = 2) -> None:
-        """The worker (with embedded beat, as one process group) and gunicorn, started side by side."""
-        worker = self._spawn(
-            "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "portal",
-                "worker",
-                "-Q",
-                "celery",
-                "--beat",
-                "--loglevel",
-                os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-                "--concurrency",
-                str(worker_concurrency),
-                "--without-gossip",
-                "--without-mingle",
-                "--schedule",
-                str(self.workdir / "beat-schedule"),
-            ],
-            self.env,
-        )
+    def start(self, *, worker_threads: int = 16, web_workers: int = 2) -> None:
+        """The workers by queue as in production (control with embedded beat, revoker, granter,
+        notifier) and gunicorn, started side by side."""
+        worker = self.start_worker("control", "control,celery", threads=4, beat=True)
+        self.start_worker("revoker", "revoke", threads=worker_threads)
+        self.start_worker("granter", "grant", threads=worker_threads)
         # Notifications have their own queue and worker, as in production (Procfile, compose).
-        self._spawn(
-            "notifier",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "portal",
-                "worker",
-                "-Q",
-                "notifications",
-                "-n",
-                "notifier@%h",
-                "--loglevel",
-                os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-                "--concurrency",
-                "1",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            self.env,
-        )
+        self.start_worker("notifier", "notifications", threads=0)
         port = free_port()
         self.web_url = f"http://127.0.0.1:{port}"
         # The production WSGI app; bench.settings only adds the bare signed-in view (bench/urls.py).
@@ -173,6 +137,16 @@ class Stack:
         )
         self._wait(self._web_answers, web, "web")
         self._wait(self._worker_answers, worker, "worker")
+
+    def start_worker(self, name: str, queues: str, *, threads: int, beat: bool = False) -> subprocess.Popen:
+        """One `celery worker` on `queues`: a thread pool of `threads` (0: one prefork process)."""
+        cmd = [str(BIN / "celery"), "-A", "portal", "worker", "-Q", queues, "-n", f"{name}@%h"]
+        cmd += ["--pool", "threads", "--concurrency", str(threads)] if threads else ["--concurrency", "1"]
+        cmd += ["--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING")]
+        cmd += ["--without-gossip", "--without-mingle"]
+        if beat:
+            cmd += ["--beat", "--schedule", str(self.workdir / "beat-schedule")]
+        return self._spawn(name, cmd, self.env)
 
     def _worker_answers(self) -> bool:
         from portal.celery import app

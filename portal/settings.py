@@ -170,10 +170,29 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
 # Notifications (Slack, e-mail, Jira comments) have their own queue and worker, so a burst of them
 # (10,000 expiries a minute each announce themselves) never delays a grant or an expiry.
+# After-use work (attestations, review selection, digests, evidence packs: a pack can take
+# minutes) rides on notifications too: none of it may hold a worker that grants and revokes.
+#
+# The rest is split by urgency, each queue with its own worker (Procfile, docker-compose.yml):
+# `control` (the sweep: fast, never behind provider calls), `revoke` (revokes, expiries, pushing
+# extensions, the reconciler), `grant` (grants, device sync). A backlog of grants therefore never
+# delays a revoke, an expiry or a sweep. `celery` (the default) is served by the control worker.
 CELERY_TASK_ROUTES = {
     "integrations.*": {"queue": "notifications"},
     "helpdesk.break_glass_alert": {"queue": "notifications"},
+    "requests_app.sweep": {"queue": "control"},
+    "requests_app.revoke": {"queue": "revoke"},
+    "requests_app.expire_due": {"queue": "revoke"},
+    "requests_app.sync_expiry": {"queue": "revoke"},
+    "requests_app.reconcile": {"queue": "revoke"},
+    "requests_app.grant": {"queue": "grant"},
+    "requests_app.sync_all_devices": {"queue": "grant"},
+    "attestation.*": {"queue": "notifications"},
+    "reviews.*": {"queue": "notifications"},
+    "digests.*": {"queue": "notifications"},
+    "evidence.*": {"queue": "notifications"},
 }
+ELEVATE_QUEUES = ("control", "revoke", "grant", "notifications", "celery")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 ELEVATE_SWEEP_SECONDS = env_int("ELEVATE_SWEEP_SECONDS", 5)
@@ -182,16 +201,38 @@ ELEVATE_RECONCILE_SECONDS = env_int("ELEVATE_RECONCILE_SECONDS", 300)
 ELEVATE_HEARTBEAT_STALE_SECONDS = env_int("ELEVATE_HEARTBEAT_STALE_SECONDS", 60)
 # A step still running after this long is presumed dead (worker killed) and driven again.
 ELEVATE_STEP_LEASE_SECONDS = env_int("ELEVATE_STEP_LEASE_SECONDS", 60)
+# A revoke whose worker died is taken over after this long (one call, bounded by the HTTP timeout).
+ELEVATE_REVOKE_LEASE_SECONDS = env_int("ELEVATE_REVOKE_LEASE_SECONDS", 20)
 ELEVATE_GRANT_MAX_ATTEMPTS = env_int("ELEVATE_GRANT_MAX_ATTEMPTS", 6)
 ELEVATE_REVOKE_ALERT_ATTEMPTS = env_int("ELEVATE_REVOKE_ALERT_ATTEMPTS", 3)
 ELEVATE_RETRY_BASE_SECONDS = env_int("ELEVATE_RETRY_BASE_SECONDS", 5)
 ELEVATE_RETRY_MAX_SECONDS = env_int("ELEVATE_RETRY_MAX_SECONDS", 300)
+# Provider connections (requests_app/providers/gate.py): the shared back-off lives in Redis (the
+# broker's, in the embedded default). An optional requests-per-second cap per connection, of which
+# a share is kept for revokes; how long a revoke waits in place for a pause before re-queueing.
+ELEVATE_COORDINATION_REDIS_URL = REDIS_URL or CELERY_BROKER_URL
+ELEVATE_PROVIDER_MAX_RPS = env_int("ELEVATE_PROVIDER_MAX_RPS", 0)
+ELEVATE_PROVIDER_REVOKE_RESERVE = 0.2
+ELEVATE_GATE_MAX_WAIT_SECONDS = env_int("ELEVATE_GATE_MAX_WAIT_SECONDS", 5)
+# A web request (the request form) gives the provider this long in all, then accepts the request
+# and leaves the checks to the grant step, which shows a refusal live on the elevation.
+ELEVATE_WEB_PROVIDER_BUDGET_SECONDS = env_int("ELEVATE_WEB_PROVIDER_BUDGET_SECONDS", 2)
+# /metrics (Prometheus text): staff with the audit permission, or this bearer token.
+ELEVATE_METRICS_TOKEN = env_secret("ELEVATE_METRICS_TOKEN", "")
+# The auditors' review queue (requests_app/reviews): besides every break-glass and every elevation
+# over its policy's review threshold, this percentage of the rest, drawn when each one ends by an
+# HMAC of its public id under this key (so the draw can be reproduced, but not predicted by users).
+ELEVATE_REVIEW_SAMPLE_PERCENT = env_int("ELEVATE_REVIEW_SAMPLE_PERCENT", 5)
+ELEVATE_REVIEW_SAMPLE_KEY = env_secret("ELEVATE_REVIEW_SAMPLE_KEY", "") or f"review-sample:{SECRET_KEY}"
 # Periodic tasks of add-ons: {"name": (seconds, "task name")}; portal/celery.py schedules them.
 ELEVATE_EXTRA_BEAT = {
     "expiry reminders": (60, "integrations.send_expiry_reminders"),
     "jira token expiry warning": (6 * 3600, "integrations.warn_expiring_jira_tokens"),
     "requeue stale notifications": (120, "integrations.requeue_stale"),
     "audit chain verify": (300, "requests_app.audit_verify"),  # checkpoint for the audit dashboard
+    "open missed attestations": (900, "attestation.open_missed"),
+    "select missed reviews": (900, "reviews.select_missed"),
+    "manager digests": (6 * 3600, "digests.send_weekly"),  # keyed per week: sends once, early Monday
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -338,6 +379,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded and generated files (evidence packs): web and worker must share this directory, or
+# set STORAGES["default"] to a shared store.
+MEDIA_ROOT = Path(env_str("ELEVATE_MEDIA_DIR") or VAR_DIR / "media")
+# The evidence pack's PDF uses DejaVu Sans from here when it is installed (else Latin-1 only).
+ELEVATE_PDF_FONT_DIR = env_str("ELEVATE_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -388,5 +434,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},  # the PDF font subsetter narrates every glyph at INFO
+    },
 }

@@ -6,8 +6,21 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from requests_app import audit
 from requests_app.api import admin as api_admin  # noqa: F401  (registers ApiTokenAdmin)
-from requests_app.models import ApiTokenPolicy, AuditEvent, Device, Elevation, Policy, ProviderConnection, User
+from requests_app.models import (
+    ApiTokenPolicy,
+    Attestation,
+    AuditEvent,
+    Device,
+    Elevation,
+    EvidencePack,
+    Policy,
+    ProviderConnection,
+    ReviewItem,
+    User,
+    UserAuthorization,
+)
 from requests_app.providers.jumpcloud.admin import test_connection
+from requests_app.providers.sailpoint.admin import UserAuthorizationAdmin
 
 
 @admin.register(User)
@@ -15,6 +28,20 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, ("Elevate", {"fields": ("timezone", "manager")}))
     list_display = ("email", "username", "first_name", "last_name", "is_staff")
     search_fields = ("email", "username", "first_name", "last_name")
+    list_filter = (*BaseUserAdmin.list_filter, ("manager", admin.RelatedOnlyFieldListFilter))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "manager" in form.changed_data:  # the manager receives the weekly digest of this user
+            before = form.initial.get("manager")
+            audit.record(
+                "user.manager_changed",
+                actor=request.user,
+                target=obj,
+                before={"manager": str(User.objects.filter(pk=before).first() or "") or None},
+                after={"manager": obj.manager.email if obj.manager_id else None},
+                reason="Set in the admin.",
+            )
 
 
 class ProviderConnectionForm(forms.ModelForm):
@@ -105,6 +132,31 @@ class AuditEventAdmin(ElevationAdmin):
     list_display = ("seq", "at", "actor_label", "action", "target_label")
     list_filter = ("action",)
     search_fields = ("actor_label", "target_label", "action")
+
+
+admin.site.register(UserAuthorization, UserAuthorizationAdmin)
+
+
+# After use: written only by their services (which audit every step); the admin shows them.
+@admin.register(Attestation)
+class AttestationAdmin(ElevationAdmin):
+    list_display = ("elevation", "required", "due_at", "attested_at", "blocks_requests")
+    list_filter = ("required", "blocks_requests")
+    search_fields = ("elevation__beneficiary__email", "text", "ticket_ref")
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(ElevationAdmin):
+    list_display = ("elevation", "origin", "status", "decided_by", "created_at")
+    list_filter = ("origin", "status")
+    search_fields = ("elevation__beneficiary__email", "comment", "raised_comment")
+
+
+@admin.register(EvidencePack)
+class EvidencePackAdmin(ElevationAdmin):
+    list_display = ("period_label", "requested_by", "status", "sha256", "created_at")
+    list_filter = ("status",)
+    search_fields = ("period_label", "requested_by__email", "sha256")
 
 
 @admin.register(ApiTokenPolicy)

@@ -1,9 +1,12 @@
 """Driving elevations against their providers: the worker-side steps, the sweep, the reconciler.
 
-Every step is idempotent. It locks the elevation's row, looks at the state, and acts only if the
-row still needs it; the provider reference is stored the moment it is known, and a step that
-runs again asks the provider (status / find_grant) before it would act twice. Duplicate
-deliveries, crashed workers and lost broker messages therefore all end in the same place.
+Every step is idempotent and holds no lock or transaction across a provider call: it claims the
+row (committed), calls the provider, and records the outcome in a transaction of its own, on the
+condition that the row is still where it left it. The provider reference is stored the moment it
+is known, a call that may have reached the provider marks the row `possibly_granted`, and a step
+that runs again asks the provider (status / find_grant) before it would act twice. Duplicate
+deliveries, crashed workers and lost broker messages therefore all end in the same place, and a
+grant that may exist is never left behind: giving up on it goes through find-and-revoke.
 
 The database is the outbox: each row's `next_attempt_at` says when it must be looked at again,
 and `sweep()` (beat, every few seconds) drives whatever is due. Celery messages are the fast path.
@@ -11,23 +14,22 @@ and `sweep()` (beat, every few seconds) drives whatever is due. Celery messages 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from requests_app import audit
+from requests_app import audit, counters
 from requests_app.clock import now
 from requests_app.errors import StaleTransition
 from requests_app.lifecycle import State, transition, transition_many
 from requests_app.models import Elevation, Heartbeat, ProviderIdentity
-from requests_app.prepared import PreparedQuery
-from requests_app.providers.base import GrantRequest, NotFound, ProviderError
+from requests_app.providers import gate
+from requests_app.providers.base import GrantRequest, GrantResult, GrantStatus, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +39,15 @@ def step_lease() -> timedelta:
     return timedelta(seconds=settings.ELEVATE_STEP_LEASE_SECONDS)
 
 
+# A revoke is one call (plus a search), so a dead worker's revoke is taken over sooner.
+def revoke_lease() -> timedelta:
+    return timedelta(seconds=min(settings.ELEVATE_STEP_LEASE_SECONDS, settings.ELEVATE_REVOKE_LEASE_SECONDS))
+
+
 # How soon to ask again about an asynchronous grant the provider has accepted but not confirmed.
 CONFIRM_POLL = timedelta(seconds=3)
+# The longest a failing revoke waits before trying again (unless the provider asks for longer).
+REVOKE_RETRY_MAX = 30.0
 WORKER = audit.RequestContext(label="worker")
 
 
@@ -87,39 +96,55 @@ def grant_request_for(elevation: Elevation) -> GrantRequest:
 def grant_step(elevation_id: int) -> float | None:
     """Drive one grant forward. Returns seconds until it should run again, or None when done.
 
-    One transaction holds the row from the claim through the provider call to its outcome: a
-    duplicate delivery waits and then finds the work done, and a worker that dies mid-call
-    leaves the row as it was (approved, or granting with its lease) for the sweep, whose retry
-    finds the grant already made by its idempotency key. The claim (approved -> granting, with
-    its audit event) is written after the call, not committed before it: that commit used to
-    sit between the queue and the provider and took longer than the whole Celery round trip;
-    and an audit write before the call would hold the chain head across the provider's latency.
+    Claim, call, record: the claim (approved -> granting, with its lease) is committed before the
+    provider is called, the call runs outside any transaction, and its outcome is recorded in a
+    transaction of its own. A person's revoke or extend therefore never waits on a provider call;
+    a revoke that lands meanwhile waits for the call to finish (`grant_claimed_until`) before it
+    looks for what the call made. A duplicate delivery finds the claim held and does nothing.
     """
-    with audit.acting_as(WORKER), transaction.atomic():
-        found = _GRANT_ROW(elevation_id=elevation_id)
-        elevation = found[0] if found else None
-        if elevation is None or not _grant_due(elevation):
-            return None  # a duplicate delivery, revoked or cancelled meanwhile, or not yet due
+    with audit.acting_as(WORKER):
+        elevation = _claim_grant(elevation_id)
+        if elevation is None:
+            return None
+        if elevation.expires_at <= now():
+            return _give_up(elevation, "the provider could not grant this before its end time")
         try:
-            outcome = _grant_at_provider(elevation)
+            with gate.urgency(gate.GRANT):
+                state, expires_at = _grant_at_provider(elevation)
         except ProviderError as exc:
-            _claim_for_grant(elevation)
             return _grant_failed(elevation, exc)
-        _claim_for_grant(elevation)
-        return _grant_outcome(elevation, *outcome)
+        return _grant_outcome(elevation, state, expires_at)
 
 
-# Only what the provider call needs is read before it, the user's provider id with it; the SQL
-# is compiled once per connection (building it took a third of the time before the call).
-_GRANT_ROW = PreparedQuery(
-    lambda elevation_id: (
-        Elevation.objects.select_for_update(of=("self",))
-        .select_related("connection", "device")
-        .annotate(known_identity=_known_identity())
-        .filter(pk=elevation_id)
-    ),
-    elevation_id=int,
-)
+def _claim_grant(elevation_id: int) -> Elevation | None:
+    """Take the row for one provider call (committed); None when it is not ours to drive now."""
+    current = now()
+    with transaction.atomic():
+        elevation = (
+            Elevation.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("connection", "device")
+            .annotate(known_identity=_known_identity())
+            .filter(pk=elevation_id, state__in=(State.APPROVED, State.GRANTING))
+            .first()
+        )
+        if elevation is None or elevation.starts_at > current:
+            return None  # moved on, held by another step right now, or scheduled for later
+        if elevation.grant_claimed_until and elevation.grant_claimed_until > current:
+            return None  # another worker is calling the provider for it
+        if elevation.state == State.APPROVED and elevation.expires_at <= current:
+            # Queued until its window passed (a backlog, an outage): nothing was ever sent.
+            _end_failed(elevation, "the provider could not grant this before its end time")
+            return None
+        # The lease covers a status check, a search, a pre-flight and the grant, each bounded by the
+        # HTTP timeout; a worker that dies mid-call leaves it to run out, then the sweep re-drives.
+        claim = {"grant_claimed_until": current + step_lease(), "next_attempt_at": current + step_lease()}
+        if elevation.state == State.APPROVED:
+            transition(elevation, State.GRANTING, **claim)
+        else:
+            Elevation.objects.filter(pk=elevation.pk).update(**claim)
+            for name, value in claim.items():
+                setattr(elevation, name, value)
+    return elevation
 
 
 def _known_identity() -> Subquery:
@@ -131,46 +156,100 @@ def _known_identity() -> Subquery:
     )
 
 
-def _grant_due(elevation: Elevation) -> bool:
-    if elevation.state == State.APPROVED:
-        return elevation.starts_at <= now()  # one scheduled for later is started by the sweep
-    return elevation.state == State.GRANTING
-
-
-def _claim_for_grant(elevation: Elevation) -> None:
-    """approved -> granting (a retry finds it granting already)."""
-    if elevation.state == State.APPROVED:
-        transition(elevation, State.GRANTING, next_attempt_at=now() + step_lease())
+class _Polling(ProviderError):
+    """Asking about an accepted grant failed: the grant is not in doubt, only its confirmation."""
 
 
 def _grant_at_provider(elevation: Elevation) -> tuple[str, object]:
-    """Ask the provider for the grant: ("active", its expiry) or ("pending", None). No writes
-    but the reference, which is stored the moment it is known."""
+    """Ask the provider for the grant: ("active", its expiry) or ("pending", None). No writes but
+    the reference, stored the moment it is known, and `possibly_granted` before the call."""
     provider = elevation.connection.provider
     request = grant_request_for(elevation)
     if elevation.provider_ref:
-        status = provider.status(elevation.provider_ref)
-        if status.state in ("active", "pending"):
+        try:
+            status = provider.status(elevation.provider_ref)
+        except NotFound:
+            status = None
+        except ProviderError as exc:
+            raise _Polling(
+                exc.message,
+                permanent=exc.permanent,
+                retry_after=exc.retry_after,
+                status_code=exc.status_code,
+                gated=exc.gated,
+            ) from exc
+        if status is not None and status.state in ("active", "pending"):
             return status.state, status.expires_at
         # The grant we started is gone (ended or never took): start a fresh one.
-    result = provider.find_grant(request) or provider.grant(request)
-    Elevation.objects.filter(pk=elevation.pk).update(provider_ref=result.reference)
+    result = provider.find_grant(request) if elevation.possibly_granted or elevation.provider_ref else None
+    if result is None:
+        _run_preflight(elevation, provider, request)
+        result = _grant_call(elevation, provider, request)
+    Elevation.objects.filter(pk=elevation.pk).update(provider_ref=result.reference, possibly_granted=True)
     elevation.provider_ref = result.reference
     if not result.confirmed:
         return "pending", None
     return "active", result.expires_at or request.expires_at
 
 
+def _run_preflight(elevation: Elevation, provider, request: GrantRequest) -> None:
+    """The checks the request form runs, when it could not (a slow or rate-limited provider, or a
+    request that came another way): never skipped silently. Its notes are shown to the user."""
+    if elevation.preflight_checked:
+        return
+    notes = provider.preflight(request)
+    Elevation.objects.filter(pk=elevation.pk).update(notes=notes or elevation.notes, preflight_checked=True)
+    elevation.preflight_checked = True
+
+
+def _grant_call(elevation: Elevation, provider, request: GrantRequest) -> GrantResult:
+    """The grant call, marked `possibly_granted` (committed) before it is sent: if this worker dies
+    mid-call the row still says a grant may exist. A clear refusal (a 4xx, a 429, a connection
+    that never opened) takes the mark back, unless an earlier call set it."""
+    marked_before = elevation.possibly_granted
+    _mark_possibly_granted(elevation)
+    try:
+        return provider.grant(request)
+    except ProviderError as exc:
+        if not (exc.may_have_applied or marked_before):
+            Elevation.objects.filter(pk=elevation.pk).update(possibly_granted=False)
+            elevation.possibly_granted = False
+        raise
+
+
+def _mark_possibly_granted(elevation: Elevation) -> None:
+    """A grant may exist: giving up goes through find-and-revoke."""
+    if not elevation.possibly_granted:
+        Elevation.objects.filter(pk=elevation.pk).update(possibly_granted=True)
+        elevation.possibly_granted = True
+
+
 def _grant_outcome(elevation: Elevation, state: str, expires_at) -> float | None:
     if state == "pending":
-        return _wait_for_confirmation(elevation)
-    _activate(elevation, expires_at)
+        if elevation.expires_at <= now():
+            return _give_up(elevation, "the provider did not confirm this grant before its end time")
+        _record_grant(elevation, next_attempt_at=now() + CONFIRM_POLL)
+        return CONFIRM_POLL.total_seconds()
+    try:
+        _activate(elevation, expires_at)
+    except StaleTransition:
+        _after_late_answer(elevation)
     return None
 
 
-def _wait_for_confirmation(elevation: Elevation) -> float:
-    Elevation.objects.filter(pk=elevation.pk).update(next_attempt_at=now() + CONFIRM_POLL)
-    return CONFIRM_POLL.total_seconds()
+def _record_grant(elevation: Elevation, **fields) -> None:
+    """Release the claim, with `fields`, on a row still granting (a revoke may have moved it)."""
+    Elevation.objects.filter(pk=elevation.pk, state=State.GRANTING).update(grant_claimed_until=None, **fields)
+    Elevation.objects.filter(pk=elevation.pk).exclude(state=State.GRANTING).update(grant_claimed_until=None)
+
+
+def _after_late_answer(elevation: Elevation) -> None:
+    """The grant was made, but the row was revoked (or given up on) meanwhile: release the claim so
+    the revoke step, which waits for it, removes what was made."""
+    from requests_app import tasks
+
+    Elevation.objects.filter(pk=elevation.pk).update(grant_claimed_until=None)
+    tasks.revoke.delay(elevation.pk)
 
 
 def _activate(elevation: Elevation, provider_expires_at) -> None:
@@ -185,6 +264,10 @@ def _activate(elevation: Elevation, provider_expires_at) -> None:
         attempts=0,
         last_error="",
         next_attempt_at=None,
+        grant_claimed_until=None,
+    )
+    counters.observe(
+        "grant_seconds", (elevation.activated_at - max(elevation.starts_at, elevation.created_at)).total_seconds()
     )
     transaction.on_commit(lambda: tasks.schedule_expiry(elevation), robust=True)
     if provider_expires_at and provider_expires_at != elevation.expires_at:
@@ -192,32 +275,74 @@ def _activate(elevation: Elevation, provider_expires_at) -> None:
 
 
 def _grant_failed(elevation: Elevation, exc: ProviderError) -> float | None:
-    attempts = elevation.attempts + 1
+    # A 429, a paused connection or a failed confirmation poll says nothing about this grant:
+    # only real failures of the grant use up its attempts.
+    counts = not (exc.gated or isinstance(exc, _Polling) or exc.status_code == 429)
+    attempts = elevation.attempts + int(counts)
+    if exc.may_have_applied:
+        _mark_possibly_granted(elevation)
     if exc.permanent or attempts >= settings.ELEVATE_GRANT_MAX_ATTEMPTS:
         why = exc.message if exc.permanent else f"gave up after {attempts} attempts; last error: {exc.message}"
+        return _give_up(elevation, why, attempts=attempts)
+    delay = backoff_seconds(attempts, exc.retry_after) if counts else max(exc.retry_after or 0.0, 1.0)
+    if elevation.starts_at + timedelta(seconds=delay) > elevation.expires_at:
+        delay = max(0.0, (elevation.expires_at - now()).total_seconds())
+    _record_grant(
+        elevation, attempts=attempts, last_error=exc.message, next_attempt_at=now() + timedelta(seconds=delay)
+    )
+    if counts:
+        audit.record(
+            "elevation.grant_retry",
+            target=elevation,
+            elevation=elevation,
+            after={"attempt": attempts, "retry_in_seconds": round(delay, 1)},
+            reason=exc.message,
+        )
+    return delay
+
+
+def _give_up(elevation: Elevation, why: str, **fields) -> None:
+    """End a grant that will not happen. When a call may have reached the provider, what it made is
+    found and revoked first (granting -> revoking -> failed); else the row fails at once."""
+    from requests_app import tasks
+
+    if not (elevation.possibly_granted or elevation.provider_ref):
+        _end_failed(elevation, why, **fields)
+        return None
+    try:
+        with transaction.atomic():
+            transition(
+                elevation,
+                State.REVOKING,
+                action="elevation.grant_abandoned",
+                reason=f"{why}; removing whatever the provider may have made",
+                end_state=State.FAILED,
+                last_error=why,
+                next_attempt_at=now(),
+                grant_claimed_until=None,
+                attempts=0,
+            )
+            transaction.on_commit(lambda: tasks.revoke.delay(elevation.pk), robust=True)
+    except StaleTransition:
+        _after_late_answer(elevation)  # revoked meanwhile: that revoke finds what was made
+    return None
+
+
+def _end_failed(elevation: Elevation, why: str, **fields) -> None:
+    try:
         transition(
             elevation,
             State.FAILED,
             action="elevation.failed",
             reason=why,
-            attempts=attempts,
             last_error=why,
             ended_at=now(),
             next_attempt_at=None,
+            grant_claimed_until=None,
+            **fields,
         )
-        return None
-    delay = backoff_seconds(attempts, exc.retry_after)
-    Elevation.objects.filter(pk=elevation.pk).update(
-        attempts=attempts, last_error=exc.message, next_attempt_at=now() + timedelta(seconds=delay)
-    )
-    audit.record(
-        "elevation.grant_retry",
-        target=elevation,
-        elevation=elevation,
-        after={"attempt": attempts, "retry_in_seconds": round(delay, 1)},
-        reason=exc.message,
-    )
-    return delay
+    except StaleTransition:
+        Elevation.objects.filter(pk=elevation.pk).update(grant_claimed_until=None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,7 +364,7 @@ def expire_now(elevations: list[Elevation]) -> list[Elevation]:
         State.REVOKING,
         action="elevation.expiring",
         end_state=State.EXPIRED,
-        next_attempt_at=now() + step_lease(),
+        next_attempt_at=now() + revoke_lease(),
         attempts=0,
     )
 
@@ -269,21 +394,55 @@ def _expire_now_if_due(elevation_id: int) -> None:
 
 
 def _revoke_claimed(elevation_id: int) -> float | None:
-    with transaction.atomic():
-        elevation = (
-            Elevation.objects.select_for_update(of=("self",))
-            .select_related("connection", "device", "beneficiary")
-            .filter(pk=elevation_id)
-            .first()
-        )
-        if elevation is None or elevation.state != State.REVOKING:
-            return None
-        try:
-            _revoke_at_provider(elevation)
-        except ProviderError as exc:
-            return _revoke_failed(elevation, exc)
-        transition(elevation, elevation.end_state or State.REVOKED, ended_at=now(), next_attempt_at=None, last_error="")
+    """Revoke a revoking row at the provider: read, call (no transaction), record the outcome."""
+    elevation = (
+        Elevation.objects.select_related("connection", "device", "beneficiary")
+        .annotate(known_identity=_known_identity())
+        .filter(pk=elevation_id, state=State.REVOKING)
+        .first()
+    )
+    if elevation is None:
         return None
+    if elevation.grant_claimed_until and elevation.grant_claimed_until > now():
+        # A grant call is in flight: what it makes must be found, so wait for its answer.
+        return max(0.5, (elevation.grant_claimed_until - now()).total_seconds())
+    # Push the sweep's next look past this call, so it does not queue a second revoke meanwhile.
+    Elevation.objects.filter(pk=elevation.pk, state=State.REVOKING).update(next_attempt_at=now() + revoke_lease())
+    try:
+        with gate.urgency(gate.REVOKE):
+            done = _revoke_at_provider(elevation)
+    except ProviderError as exc:
+        return _revoke_failed(elevation, exc)
+    if not done:
+        Elevation.objects.filter(pk=elevation.pk, state=State.REVOKING).update(next_attempt_at=now() + CONFIRM_POLL)
+        return CONFIRM_POLL.total_seconds()
+    _end_revoked([elevation])
+    return None
+
+
+def _end_revoked(elevations: list[Elevation]) -> int:
+    """revoking -> each row's end state (revoked, expired, failed), in one move per end state."""
+    by_end_state: dict[str, list[Elevation]] = {}
+    for elevation in elevations:
+        by_end_state.setdefault(elevation.end_state or State.REVOKED, []).append(elevation)
+    ended = 0
+    for end_state, batch in by_end_state.items():
+        fields = {"ended_at": now(), "next_attempt_at": None}
+        if end_state != State.FAILED:
+            fields["last_error"] = ""  # a failed grant keeps its reason
+        # `updated_at` of a revoking row is when it started revoking (only transitions set it).
+        started = {elevation.pk: elevation.updated_at for elevation in batch}
+        try:
+            transition_many(batch, end_state, **fields)
+        except StaleTransition:
+            continue  # another step ended them first
+        ended += len(batch)
+        for elevation in batch:
+            if end_state == State.EXPIRED:
+                counters.observe("expiry_lateness_seconds", (elevation.ended_at - elevation.expires_at).total_seconds())
+            elif end_state == State.REVOKED:
+                counters.observe("revoke_seconds", (elevation.ended_at - started[elevation.pk]).total_seconds())
+    return ended
 
 
 # Expiries in batches: one run per due tick (tasks.schedule_expiry_run), not one task per row.
@@ -296,12 +455,18 @@ def expire_due(limit: int = EXPIRE_BATCH) -> int:
     A batch is claimed in one transaction (SKIP LOCKED: parallel runs take disjoint rows), the
     provider is called for each row outside any transaction, and the batch ends in a second
     one. Each of the two moves is one UPDATE, one chained audit insert and one announcement for
-    the whole batch. A row whose revoke fails, or whose worker dies meanwhile, stays revoking
-    for the per-row revoke task (and the sweep's lease).
+    the whole batch. A full batch first queues another run, so many expiring at once are revoked
+    by as many threads as the revoke workers have, not one batch after another. A row whose revoke
+    fails, or whose worker dies meanwhile, stays revoking for the per-row revoke task (and the
+    sweep's lease).
     """
+    from requests_app import tasks
+
     ended = 0
     with audit.acting_as(WORKER):
         while ids := _claim_expired(limit):
+            if len(ids) == limit:
+                tasks.expire_due.delay()
             ended += _revoke_batch(ids)
     return ended
 
@@ -321,25 +486,20 @@ def _claim_expired(limit: int) -> list[int]:
 def _revoke_batch(ids: list[int]) -> int:
     from requests_app import tasks
 
-    claimed = Elevation.objects.select_related("connection", "device", "beneficiary")
-    done, failed = [], []
-    for elevation in claimed.filter(pk__in=ids, state=State.REVOKING):
-        try:
-            _revoke_at_provider(elevation)
-        except ProviderError:
-            failed.append(elevation.pk)
-        else:
-            done.append(elevation.pk)
-    with transaction.atomic():
-        ending = list(claimed.select_for_update(of=("self",)).filter(pk__in=done, state=State.REVOKING))
-        by_end_state: dict[str, list[Elevation]] = {}
-        for elevation in ending:
-            by_end_state.setdefault(elevation.end_state or State.REVOKED, []).append(elevation)
-        for end_state, batch in by_end_state.items():
-            transition_many(batch, end_state, ended_at=now(), next_attempt_at=None, last_error="")
-    for pk in failed:
-        tasks.revoke.delay(pk)  # the per-row step retries with backoff, and alerts
-    return len(ending)
+    claimed = Elevation.objects.select_related("connection", "device", "beneficiary").annotate(
+        known_identity=_known_identity()
+    )
+    done, retry = [], []
+    with gate.urgency(gate.REVOKE):
+        for elevation in claimed.filter(pk__in=ids, state=State.REVOKING):
+            try:
+                (done if _revoke_at_provider(elevation) else retry).append(elevation)
+            except ProviderError:
+                retry.append(elevation)
+    ended = _end_revoked(done)
+    for elevation in retry:
+        tasks.revoke.delay(elevation.pk)  # the per-row step retries with backoff, polls, and alerts
+    return ended
 
 
 def schedule_upcoming_expiries(at) -> int:
@@ -352,22 +512,36 @@ def schedule_upcoming_expiries(at) -> int:
     return sum(tasks.schedule_expiry_run(when) for when in upcoming.values_list("expires_at", flat=True))
 
 
-def _revoke_at_provider(elevation: Elevation) -> None:
+def _revoke_at_provider(elevation: Elevation) -> bool:
+    """Revoke what the row may hold at the provider. False while the provider has accepted the
+    revoke but not yet confirmed it (asynchronous platforms): ask again soon."""
     provider = elevation.connection.provider
     reference = elevation.provider_ref
     if not reference:
-        # Revoked while granting, before the reference was stored: find what may exist.
+        if not (elevation.possibly_granted or elevation.activated_at):
+            return True  # no call ever reached the provider: nothing to remove
+        # Given up, or revoked while granting, before the reference was known: find what may exist.
         found = provider.find_grant(grant_request_for(elevation))
         reference = found.reference if found else ""
-    if reference:
-        with contextlib.suppress(NotFound):  # already gone at the provider: what we wanted
-            provider.revoke(reference)
+        if reference:
+            Elevation.objects.filter(pk=elevation.pk).update(provider_ref=reference)
+    if not reference:
+        return True
+    try:
+        return provider.revoke(reference) is not False
+    except NotFound:
+        return True  # already gone at the provider: what we wanted
 
 
 def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
     attempts = elevation.attempts + 1
     # Permanent errors too are retried: a revoke must not be dropped while the grant may be live.
-    delay = backoff_seconds(attempts, exc.retry_after)
+    # A paused connection is retried as soon as the pause passes; other errors back off, but never
+    # for long: every second of a failing revoke is admin nobody asked for.
+    if exc.gated:
+        delay = exc.retry_after or 1.0
+    else:
+        delay = min(backoff_seconds(attempts, exc.retry_after), max(exc.retry_after or 0.0, REVOKE_RETRY_MAX))
     fields = {"attempts": attempts, "last_error": exc.message, "next_attempt_at": now() + timedelta(seconds=delay)}
     if attempts >= settings.ELEVATE_REVOKE_ALERT_ATTEMPTS and elevation.alerted_at is None:
         fields["alerted_at"] = now()
@@ -394,21 +568,21 @@ def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
 
 
 def sync_expiry_step(elevation_id: int) -> float | None:
-    """Tell the provider about a new expiry (an extension). Idempotent: compares first."""
-    with audit.acting_as(WORKER), transaction.atomic():
-        elevation = (
-            Elevation.objects.select_for_update(of=("self",))
-            .select_related("connection")
-            .filter(pk=elevation_id)
-            .first()
-        )
+    """Tell the provider about a new expiry (an extension). Idempotent: compares first, and records
+    what it sent only on a row still active (an extension made meanwhile is pushed next)."""
+    from requests_app import tasks
+
+    with audit.acting_as(WORKER):
+        elevation = Elevation.objects.select_related("connection").filter(pk=elevation_id).first()
         if elevation is None or elevation.state != State.ACTIVE or not elevation.provider_ref:
             return None
-        if elevation.provider_expires_at == elevation.expires_at:
-            Elevation.objects.filter(pk=elevation.pk).update(next_attempt_at=None)
+        wanted = elevation.expires_at
+        still = Elevation.objects.filter(pk=elevation.pk, state=State.ACTIVE, expires_at=wanted)
+        if elevation.provider_expires_at == wanted:
+            still.update(next_attempt_at=None)
             return None
         try:
-            result = elevation.connection.provider.extend(elevation.provider_ref, elevation.expires_at)
+            result = elevation.connection.provider.extend(elevation.provider_ref, wanted)
         except NotFound:
             # The grant is gone at the provider although active here: pushing again cannot help.
             # Flag the drift for helpdesk; the expiry still ends the elevation here on time.
@@ -417,33 +591,28 @@ def sync_expiry_step(elevation_id: int) -> float | None:
             audit.record("elevation.drift", target=elevation, elevation=elevation, reason=drift)
             return None
         except ProviderError as exc:
-            attempts = elevation.attempts + 1
-            delay = backoff_seconds(attempts, exc.retry_after)
-            Elevation.objects.filter(pk=elevation.pk).update(
+            attempts = elevation.attempts + int(not exc.gated)
+            delay = (exc.retry_after or 1.0) if exc.gated else backoff_seconds(attempts, exc.retry_after)
+            Elevation.objects.filter(pk=elevation.pk, state=State.ACTIVE).update(
                 attempts=attempts, last_error=exc.message, next_attempt_at=now() + timedelta(seconds=delay)
             )
             return delay
         before = elevation.provider_expires_at
         # A provider may answer with a new reference (SailPoint's carries the agreed end).
-        if result is not None and result.reference:
-            elevation.provider_ref = result.reference
-        Elevation.objects.filter(pk=elevation.pk).update(
-            provider_ref=elevation.provider_ref,
-            provider_expires_at=elevation.expires_at,
-            attempts=0,
-            last_error="",
-            next_attempt_at=None,
-        )
-        audit.record(
-            "elevation.provider_extended",
-            target=elevation,
-            elevation=elevation,
-            before={"provider_expires_at": before.isoformat() if before else None},
-            after={"provider_expires_at": elevation.expires_at.isoformat()},
-        )
-    from requests_app import tasks
-
-    transaction.on_commit(lambda: tasks.schedule_expiry(elevation), robust=True)
+        reference = result.reference if result is not None and result.reference else elevation.provider_ref
+        with transaction.atomic():
+            Elevation.objects.filter(pk=elevation.pk).update(provider_ref=reference, provider_expires_at=wanted)
+            if not still.update(attempts=0, last_error="", next_attempt_at=None):
+                # Extended again (or ended) while we called: the sweep pushes the newer expiry.
+                Elevation.objects.filter(pk=elevation.pk, state=State.ACTIVE).update(next_attempt_at=now())
+            audit.record(
+                "elevation.provider_extended",
+                target=elevation,
+                elevation=elevation,
+                before={"provider_expires_at": before.isoformat() if before else None},
+                after={"provider_expires_at": wanted.isoformat()},
+            )
+            transaction.on_commit(lambda: tasks.schedule_expiry(elevation), robust=True)
     return None
 
 
@@ -482,9 +651,8 @@ def sweep() -> dict[str, int]:
     work = due_work(at)
     just_expired = _just_expired(work["revoke"], at)
     per_row = [pk for pk in work["revoke"] if pk not in just_expired]
-    work["grant"], per_row, work["sync"] = (
-        _lease(ids, at + step_lease()) for ids in (work["grant"], per_row, work["sync"])
-    )
+    work["grant"], work["sync"] = (_lease(ids, at + step_lease()) for ids in (work["grant"], work["sync"]))
+    per_row = _lease(per_row, at + revoke_lease())
     for pk in work["grant"]:
         tasks.grant.delay(pk)
     if just_expired:
@@ -502,8 +670,8 @@ def sweep() -> dict[str, int]:
 
 
 def _lease(ids: list[int], until) -> list[int]:
-    """Lease the rows no step holds right now (a grant keeps its row locked through the provider
-    call: waiting for it would stall the sweep, and the step in hand needs no second message)."""
+    """Lease the rows no other transaction holds right now (a step claiming it: that step needs no
+    second message, and waiting for it would stall the sweep)."""
     if not ids:
         return []
     with transaction.atomic():
@@ -548,39 +716,65 @@ def expire_undecided(elevation_id: int) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+ENDED_STATES = (State.REVOKED, State.EXPIRED, State.FAILED, State.CANCELLED)
+
+
 def reconcile(limit: int = 200) -> dict[str, int]:
-    """Compare live and recently ended elevations with the provider; record drift."""
+    """Compare live and recently ended elevations with the provider; record drift, and revoke
+    what is still granted behind an ended row (re-revoke) — including rows that failed or were
+    cancelled after a call that may have reached the provider, and rows that never learnt their
+    reference (found by `find_grant`)."""
     counts = {"checked": 0, "drift": 0}
     recent = now() - timedelta(days=1)
-    candidates = Elevation.objects.filter(state=State.ACTIVE).exclude(provider_ref="") | Elevation.objects.filter(
-        state__in=[State.REVOKED, State.EXPIRED], ended_at__gte=recent
-    ).exclude(provider_ref="")
-    with audit.acting_as(WORKER):
-        for elevation in candidates.select_related("connection")[:limit]:
+    maybe_held = Q(possibly_granted=True) | ~Q(provider_ref="")
+    candidates = (
+        Elevation.objects.filter(Q(state=State.ACTIVE) | Q(state__in=ENDED_STATES, ended_at__gte=recent))
+        .filter(maybe_held)
+        .select_related("connection", "device", "beneficiary")
+        .annotate(known_identity=_known_identity())
+        .order_by(F("ended_at").desc(nulls_first=True), "-pk")
+    )
+    with audit.acting_as(WORKER), gate.urgency(gate.REVOKE):
+        for elevation in candidates[:limit]:
             counts["checked"] += 1
             try:
-                status = elevation.connection.provider.status(elevation.provider_ref)
+                status, reference = _provider_view(elevation)
             except ProviderError as exc:
                 log.warning("reconcile: %s unreachable: %s", elevation.public_id, exc.message)
                 continue
             drift = _drift(elevation, status)
-            if drift and drift != elevation.drift:
-                counts["drift"] += 1
-                Elevation.objects.filter(pk=elevation.pk).update(drift=drift)
-                audit.record("elevation.drift", target=elevation, elevation=elevation, reason=drift)
-                if elevation.state in (State.REVOKED, State.EXPIRED):
-                    # Still live there although ended here: revoke again, right away.
-                    try:
-                        elevation.connection.provider.revoke(elevation.provider_ref)
-                    except ProviderError as exc:
-                        log.warning("reconcile: re-revoke of %s failed: %s", elevation.public_id, exc.message)
+            if not drift or drift == elevation.drift:
+                continue
+            counts["drift"] += 1
+            Elevation.objects.filter(pk=elevation.pk).update(drift=drift)
+            audit.record("elevation.drift", target=elevation, elevation=elevation, reason=drift)
+            if elevation.state in ENDED_STATES:
+                # Still live there although ended here: revoke again, right away.
+                try:
+                    elevation.connection.provider.revoke(reference)
+                except ProviderError as exc:
+                    log.warning("reconcile: re-revoke of %s failed: %s", elevation.public_id, exc.message)
     return counts
 
 
-def _drift(elevation: Elevation, status) -> str:
-    if elevation.state == State.ACTIVE and not status.is_live and elevation.expires_at > now():
+def _provider_view(elevation: Elevation) -> tuple[GrantStatus | None, str]:
+    """The provider's view of the row's grant and its reference; (None, "") when it has none."""
+    if elevation.provider_ref:
+        try:
+            return elevation.connection.provider.status(elevation.provider_ref), elevation.provider_ref
+        except NotFound:
+            return None, ""
+    found = elevation.connection.provider.find_grant(grant_request_for(elevation))
+    if found is None:
+        return None, ""
+    return GrantStatus("active" if found.confirmed else "pending", found.expires_at), found.reference
+
+
+def _drift(elevation: Elevation, status: GrantStatus | None) -> str:
+    live = status is not None and status.is_live
+    if elevation.state == State.ACTIVE and not live and elevation.expires_at > now():
         return "ended at the provider but active here"
-    if elevation.state in (State.REVOKED, State.EXPIRED) and status.state == "active":
+    if elevation.state in ENDED_STATES and live:
         if _target_held_by_another(elevation):
             return ""  # a shared flag (group sudo) that a newer live elevation holds: not drift
         return "still granted at the provider but ended here"

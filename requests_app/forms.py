@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib.humanize.templatetags.humanize import naturaltime
 
-from requests_app import policy, selectors
+from requests_app import identity_problems, policy, selectors
 from requests_app.errors import PortalError
 from requests_app.lifecycle import State
-from requests_app.models import Device, Elevation, Policy, User
+from requests_app.models import Device, Elevation, Policy, ProviderConnection, User, UserAuthorization
 
 CUSTOM = "custom"
 # States in which the owner may still push the expiry out, or end the elevation early.
@@ -117,6 +117,16 @@ class RequestForm(forms.Form):
         self.passwordless_possible = any(o.rules.allow_passwordless for o in self.device_options)
         if not self.is_bound and self.presets and "minutes" not in self.initial:
             self.initial["minutes"] = str(60 if 60 in self.presets else self.presets[0])
+
+    def identity_problems(self) -> list[str]:
+        """Why the user's address matched no account on an enabled provider (no-devices help)."""
+        connection_ids = list(ProviderConnection.objects.filter(enabled=True).values_list("pk", flat=True))
+        return identity_problems.for_user(self.user.pk, connection_ids)
+
+    def sailpoint_to_connect(self) -> bool:
+        """Whether an enabled SailPoint connection waits for this user to connect their identity."""
+        connected = UserAuthorization.objects.filter(user=self.user, revoked_at=None).values("connection_id")
+        return ProviderConnection.objects.filter(kind="sailpoint", enabled=True).exclude(pk__in=connected).exists()
 
     @staticmethod
     def _presets(rules: Policy) -> list[int]:

@@ -2,8 +2,13 @@
 
     requested ─┬─> pending_approval ─┬─> approved ──> granting ──> active ──> revoking ─┬─> revoked
                │                     ├─> denied          │           │  ↺ extend        └─> expired
-               └─> approved          ├─> cancelled       └─> failed  │
+               └─> approved          ├─> cancelled       └─> failed  │           └─> failed
                                      └─> expired (undecided in time) └─> (revoke/expiry)
+
+A grant that may exist at the provider never ends as failed straight away: giving up on a grant
+that may have reached the provider goes granting -> revoking (end state failed), and the revoke
+step finds and removes whatever was made before the row ends (execution.py). An approved row whose
+window ended before any call was made goes to failed directly: nothing was sent.
 
 A transition is a conditional UPDATE on the state the caller saw, so two workers (or a worker
 and a person) racing on one row cannot both move it: the loser gets StaleTransition. The audit
@@ -41,12 +46,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.REQUESTED: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.CANCELLED, S.DENIED}),
     # Self-moves are extensions: the state stays, the expiry moves (and is audited).
     S.PENDING_APPROVAL: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.DENIED, S.CANCELLED, S.EXPIRED}),
-    S.APPROVED: frozenset({S.APPROVED, S.GRANTING, S.CANCELLED}),
+    S.APPROVED: frozenset({S.APPROVED, S.GRANTING, S.CANCELLED, S.FAILED}),
     # granting -> revoking: revoked (or expired) while the grant call was still running.
     S.GRANTING: frozenset({S.GRANTING, S.ACTIVE, S.FAILED, S.REVOKING}),
     S.ACTIVE: frozenset({S.ACTIVE, S.REVOKING}),
-    # A revoke that fails is retried until it succeeds: revoking never ends in failed.
-    S.REVOKING: frozenset({S.REVOKED, S.EXPIRED}),
+    # A revoke that fails is retried until it succeeds. Revoking ends in failed only for a grant
+    # given up on, once whatever it may have made at the provider is gone.
+    S.REVOKING: frozenset({S.REVOKED, S.EXPIRED, S.FAILED}),
     S.REVOKED: frozenset(),
     S.EXPIRED: frozenset(),
     S.DENIED: frozenset(),

@@ -21,6 +21,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "add_providerconnection",
         "change_providerconnection",
         "view_providerconnection",
+        "view_userauthorization",
         "add_policy",
         "change_policy",
         "delete_policy",

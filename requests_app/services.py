@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from requests_app import audit, policy
+from requests_app import audit, identity_problems, policy
+from requests_app.attestation.services import check_may_request
+from requests_app.auth.sso import address_as_sent
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation, PortalError, ProviderUnavailable, StaleTransition
 from requests_app.lifecycle import LIVE_STATES, State, transition
 from requests_app.models import Approval, Device, Elevation, ProviderConnection, ProviderIdentity, User
+from requests_app.providers import gate
 from requests_app.providers.base import GrantRequest, ProviderError
 
 # ---------------------------------------------------------------------------------------------
@@ -36,14 +40,17 @@ def identity_for(*, user: User, connection: ProviderConnection) -> ProviderIdent
 def look_up_identity(*, user: User, connection: ProviderConnection) -> ProviderIdentity:
     """Ask the provider for the user's id (by e-mail) and cache it."""
     try:
-        external_id = connection.provider.lookup_user(user.email)
+        external_id = connection.provider.lookup_user(address_as_sent(user))
     except ProviderError as exc:
         if not exc.permanent:
             raise  # transient: the caller decides whether to retry or to tell the user
-        raise ProviderUnavailable(f"No account for {user.email} was found on {connection.name}: {exc.message}") from exc
+        message = f"No account for {user.email} was found on {connection.name}: {exc.message}"
+        identity_problems.remember(user_id=user.pk, connection_id=connection.pk, message=message)
+        raise ProviderUnavailable(message) from exc
     identity, _ = ProviderIdentity.objects.update_or_create(
         user=user, connection=connection, defaults={"external_id": external_id}
     )
+    identity_problems.forget(user_id=user.pk, connection_id=connection.pk)
     return identity
 
 
@@ -86,28 +93,8 @@ def elevation_request(
         return elevation_extend(elevation=live, actor=requester, minutes=minutes, reason=reason)
     policy.check_weekly_cap(rules, beneficiary, minutes, current)
 
-    try:
-        identity = identity_for(user=beneficiary, connection=device.connection)
-    except ProviderError as exc:
-        raise ProviderUnavailable(
-            f"{device.connection.name} cannot be reached right now ({exc.message}); try again in a minute."
-        ) from exc
     expires_at = max(starts_at, current) + timedelta(minutes=minutes)
-    grant_request = GrantRequest(
-        idempotency_key="preflight",
-        user_external_id=identity.external_id,
-        target_external_id=device.external_id,
-        target_kind=Elevation.TargetKind.DEVICE,
-        expires_at=expires_at,
-        reason=reason,
-        without_password=without_password,
-    )
-    try:
-        notes = device.connection.provider.preflight(grant_request)
-    except ProviderError as exc:
-        if exc.permanent:
-            raise PolicyViolation(exc.message, field="device") from exc
-        notes = []  # the provider is unreachable now; the grant step retries
+    notes = _web_preflight(beneficiary, device, expires_at=expires_at, reason=reason, without_password=without_password)
 
     needs_approval = rules.needs_approval_for(minutes) and not break_glass
     try:
@@ -132,7 +119,8 @@ def elevation_request(
             requested_minutes=minutes,
             starts_at=starts_at,
             expires_at=expires_at,
-            notes=notes,
+            notes=notes or [],
+            preflight_checked=notes is not None,
         )
     except IntegrityError:
         # Lost a race with a simultaneous request for the same device: extend that one instead.
@@ -143,6 +131,29 @@ def elevation_request(
     return elevation
 
 
+def _web_preflight(beneficiary: User, device: Device, **grant_fields) -> list[str] | None:
+    """The provider's checks, within a short budget: a refusal is shown on the form at once, and a
+    slow or rate-limited provider accepts the request unchecked (None); the grant step then runs
+    the same checks before granting and shows a refusal live on the elevation."""
+    connection = device.connection
+    try:
+        with gate.budget(settings.ELEVATE_WEB_PROVIDER_BUDGET_SECONDS):
+            identity = identity_for(user=beneficiary, connection=connection)
+            return connection.provider.preflight(
+                GrantRequest(
+                    idempotency_key="preflight",
+                    user_external_id=identity.external_id,
+                    target_external_id=device.external_id,
+                    target_kind=Elevation.TargetKind.DEVICE,
+                    **grant_fields,
+                )
+            )
+    except ProviderError as exc:
+        if exc.permanent:
+            raise PolicyViolation(exc.message, field="device") from exc
+        return None
+
+
 def elevation_create(
     *, requester: User, rules, needs_approval: bool, audit_action: str, audit_after: dict, **fields
 ) -> Elevation:
@@ -151,6 +162,8 @@ def elevation_create(
     The one place new elevations are written: the device form, Jira and group mode call it
     after their own checks. One transaction, so a refused route leaves nothing behind.
     """
+    if not fields.get("break_glass"):  # an emergency is never held up by paperwork
+        check_may_request(fields["beneficiary"])
     current = now()
     fields["ticket_ref"] = (fields.get("ticket_ref") or "").strip()[:100]
     with transaction.atomic():

@@ -74,6 +74,17 @@ def _reset_clock():
     clock.freeze(None)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_provider_gate():
+    """Each test starts with no connection paused: the simulators are shared between tests, and a
+    429 one test injects must not pause the next test's calls."""
+    from requests_app.providers import gate
+
+    gate.forget_pauses()
+    yield
+    gate.forget_pauses()
+
+
 # ---------------------------------------------------------------------------------------------
 # Personas
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 class WorkerProcess:
     """A `celery worker` subprocess using the test database and the test Redis."""
 
-    def __init__(self, tmp_path: Path, *, beat: bool = False, sweep_seconds: int = 1, env: dict | None = None):
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        beat: bool = False,
+        sweep_seconds: int = 1,
+        env: dict | None = None,
+        queues: str = "control,revoke,grant,celery,notifications",  # by default one worker serves all
+        threads: int = 0,  # a thread pool of this size, as production runs the provider queues; 0: prefork 2
+    ):
         from django.db import connection
 
         db = connection.settings_dict
@@ -32,6 +41,8 @@ class WorkerProcess:
             **(env or {}),
         }
         self.beat = beat
+        self.queues = queues
+        self.threads = threads
         self.log_path = tmp_path / f"worker-{time.monotonic_ns()}.log"
         self.process: subprocess.Popen | None = None
 
@@ -44,13 +55,15 @@ class WorkerProcess:
             "portal",
             "worker",
             "-Q",
-            "celery,notifications",  # one test worker serves both queues
+            self.queues,
+            "-n",
+            f"w{time.monotonic_ns()}@%h",
             "--loglevel",
             "INFO",
             "--concurrency",
-            "2",
+            str(self.threads or 2),
             "--pool",
-            "prefork",
+            "threads" if self.threads else "prefork",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -123,3 +136,21 @@ def make_persona(email: str, *roles: str, **fields):
     user = User.objects.create_user(username=email, email=email, password="pw-" + email, **fields)
     user.groups.set(Group.objects.filter(name__in=roles))
     return User.objects.get(pk=user.pk)
+
+
+def connect_sailpoint_identity(sailpoint, user, connection):
+    """The whole SailPoint authorization-code flow over HTTP: Elevate's authorize URL, the
+    simulated tenant's login (signed in as `user`), the redirect with code and state, and the
+    code exchange. Returns the stored UserAuthorization."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import httpx
+
+    from requests_app.providers.sailpoint import services
+
+    url, pending = services.sailpoint_connect_start(connection=connection)
+    sailpoint.sign_in_as(user.email)
+    answer = httpx.get(url, follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
+    return services.sailpoint_connect_complete(user=user, pending=pending, state=query["state"], code=query["code"])

@@ -237,10 +237,12 @@ _FREE_TEXT_POSITIONS = frozenset(COLUMNS.index(column) for column in FREE_TEXT_C
 
 def _csv_line(row: tuple) -> str:
     cells = _texts(row)
-    return ",".join(_csv_cell(_defused(v) if n in _FREE_TEXT_POSITIONS else v) for n, v in enumerate(cells)) + "\n"
+    return (
+        ",".join(_csv_cell(defuse_formula(v) if n in _FREE_TEXT_POSITIONS else v) for n, v in enumerate(cells)) + "\n"
+    )
 
 
-def _defused(text: str | None) -> str | None:
+def defuse_formula(text: str | None) -> str | None:
     return "'" + text if text and text[0] in FORMULA_CHARS else text
 
 

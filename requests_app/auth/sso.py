@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.signals import user_logged_in
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.dispatch import receiver
@@ -16,6 +17,20 @@ def claims_of(sociallogin) -> dict:
     """The user's claims as the IdP sent them this time (userinfo preferred, else the ID token)."""
     data = sociallogin.account.extra_data or {}
     return data.get("userinfo") or data.get("id_token") or data
+
+
+def address_as_sent(user: User) -> str:
+    """The user's e-mail address with the capitals the identity provider sent, else `user.email`.
+
+    The portal keeps addresses in lower case; some providers (JumpCloud's v1 filter) match them
+    case-sensitively, so the original spelling is the best first guess there.
+    """
+    for extra_data in SocialAccount.objects.filter(user=user).values_list("extra_data", flat=True):
+        data = extra_data or {}
+        sent = str((data.get("userinfo") or data.get("id_token") or data).get("email") or "").strip()
+        if sent and sent.casefold() == (user.email or "").casefold():
+            return sent
+    return user.email
 
 
 def roles_from_claims(claims: dict) -> set[str] | None:
@@ -58,8 +73,17 @@ def sync_manager(user: User, claims: dict) -> None:
         return
     manager = User.objects.filter(email__iexact=str(claims[claim]).strip()).exclude(pk=user.pk).first()
     if manager is not None and manager.pk != user.manager_id:
+        before = user.manager.email if user.manager_id else None
         User.objects.filter(pk=user.pk).update(manager=manager)
         user.manager = manager
+        audit.record(
+            "user.manager_changed",
+            actor=user,
+            target=user,
+            before={"manager": before},
+            after={"manager": manager.email},
+            reason=f"From the identity provider's {claim} claim.",
+        )
 
 
 @receiver(user_logged_in, dispatch_uid="elevate_sso_sync")

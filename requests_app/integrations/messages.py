@@ -26,6 +26,8 @@ TITLES = {
     "denied": "Temporary admin request denied",
     "admin_alert": "Elevate needs an admin",
 }
+# The footer under every e-mail, but those that are not a preference (the managers' digest).
+PREFERENCE_FOOTER = "-- Elevate (you can change these e-mails under Notifications in the portal)"
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Rendered:
     text: str
     fields: list[tuple[str, str]] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)  # (label, absolute url)
+    footer: str = PREFERENCE_FOOTER
 
     def email(self) -> tuple[str, str]:
         lines = [self.text, ""]
@@ -41,7 +44,7 @@ class Rendered:
         if self.links:
             lines.append("")
             lines += [f"{label}: {url}" for label, url in self.links]
-        lines += ["", "-- Elevate (you can change these e-mails under Notifications in the portal)"]
+        lines += ["", self.footer]
         return f"[Elevate] {self.title}", "\n".join(lines)
 
     def slack(self) -> SlackMessage:
@@ -103,6 +106,9 @@ def render(event: str, elevation, *, recipient=None, bind_links: bool = True, de
             ("Approve", links.make_link(action="approve", elevation=elevation, user=user)),
             ("Deny", links.make_link(action="deny", elevation=elevation, user=user)),
         ]
+    elif event in ("expired", "revoked") and elevation.activated_at and _is_beneficiary(recipient, elevation):
+        # The "ended" message asks what the rights were used for (requests_app/attestation).
+        action_links = [("Say what you did with it", attest_url(elevation))]
     elif event == "expiring_soon" and elevation.extensions < rules_of(elevation).max_extensions:
         minutes = (rules_of(elevation).increments or [15])[0]
         label = f"Extend by {policy.human_minutes(minutes)}"
@@ -112,6 +118,25 @@ def render(event: str, elevation, *, recipient=None, bind_links: bool = True, de
         detail or texts[event],
         fields,
         [*action_links, ("Open in Elevate", portal_url(elevation))],
+    )
+
+
+def attest_url(elevation) -> str:
+    return settings.ELEVATE_BASE_URL + reverse("attestation:attest", args=[elevation.public_id])
+
+
+def _is_beneficiary(recipient, elevation) -> bool:
+    return recipient is not None and recipient.pk == elevation.beneficiary_id
+
+
+def render_payload(payload: dict) -> Rendered:
+    """A message composed elsewhere and kept in the delivery's payload (the managers' digest)."""
+    return Rendered(
+        payload["title"],
+        payload["text"],
+        [tuple(pair) for pair in payload.get("fields", [])],
+        [tuple(pair) for pair in payload.get("links", [])],
+        footer=payload.get("footer", PREFERENCE_FOOTER),
     )
 
 

@@ -23,6 +23,9 @@ EVENT_CHOICES = [
     ("admin_alert", "Admin alert"),
 ]
 ALL_EVENTS = [value for value, _ in EVENT_CHOICES]
+# What a delivery may carry: the events above, and the managers' weekly digest (requests_app/digests),
+# which is not a per-user preference (it is part of the access review, so it always goes out).
+DELIVERY_EVENT_CHOICES = [*EVENT_CHOICES, ("manager_digest", "Manager digest")]
 # What a user receives by e-mail until they change their preferences.
 DEFAULT_EMAIL_EVENTS = ["approval_needed", "granted", "expiring_soon", "expired", "revoked", "failed", "denied"]
 
@@ -112,7 +115,7 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
 
     key = models.CharField(max_length=255, unique=True)
-    event = models.CharField(max_length=30, choices=EVENT_CHOICES)
+    event = models.CharField(max_length=30, choices=DELIVERY_EVENT_CHOICES)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     elevation = models.ForeignKey(
         "requests_app.Elevation", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"

@@ -121,26 +121,32 @@ def announce(event: str, elevation_id: int) -> list[int]:
     for user in people_for(event, elevation):
         preference = preference_of(user)
         if event in preference.email_events and user.email:
-            ids.append(_delivery(f"{prefix}:email:{user.pk}", channel=Delivery.Channel.EMAIL, recipient=user, **common))
+            ids.append(
+                create_delivery(f"{prefix}:email:{user.pk}", channel=Delivery.Channel.EMAIL, recipient=user, **common)
+            )
         if event in preference.slack_events and preference.slack_webhook_url:
             ids.append(
-                _delivery(f"{prefix}:slack:user:{user.pk}", channel=Delivery.Channel.SLACK, recipient=user, **common)
+                create_delivery(
+                    f"{prefix}:slack:user:{user.pk}", channel=Delivery.Channel.SLACK, recipient=user, **common
+                )
             )
     for channel in SlackChannel.objects.filter(enabled=True):
         if event in (channel.events or []):
             ids.append(
-                _delivery(
+                create_delivery(
                     f"{prefix}:slack:{channel.pk}", channel=Delivery.Channel.SLACK, slack_channel=channel, **common
                 )
             )
     if event in slack_posts.POSTING_EVENTS and current_slack_app() is not None:
         for user in people_for(event, elevation):
             key = f"{prefix}:slack_app:{user.pk}"
-            ids.append(_delivery(key, channel=Delivery.Channel.SLACK_APP, recipient=user, **common))
+            ids.append(create_delivery(key, channel=Delivery.Channel.SLACK_APP, recipient=user, **common))
     if event in JIRA_EVENTS:
         for intake in JiraIntake.objects.filter(elevation=elevation, connection__enabled=True):
             ids.append(
-                _delivery(f"{prefix}:jira:{intake.pk}", channel=Delivery.Channel.JIRA, jira_intake=intake, **common)
+                create_delivery(
+                    f"{prefix}:jira:{intake.pk}", channel=Delivery.Channel.JIRA, jira_intake=intake, **common
+                )
             )
     queue([i for i in ids if i])
     return [i for i in ids if i]
@@ -153,7 +159,7 @@ def announce_admin_alert(key: str, text: str, url: str = "") -> list[int]:
     for user in admins():  # admins always get these by e-mail: they need acting on
         if user.email:
             ids.append(
-                _delivery(
+                create_delivery(
                     f"admin_alert:{key}:email:{user.pk}",
                     event="admin_alert",
                     channel=Delivery.Channel.EMAIL,
@@ -164,7 +170,7 @@ def announce_admin_alert(key: str, text: str, url: str = "") -> list[int]:
     for channel in SlackChannel.objects.filter(enabled=True):
         if "admin_alert" in (channel.events or []):
             ids.append(
-                _delivery(
+                create_delivery(
                     f"admin_alert:{key}:slack:{channel.pk}",
                     event="admin_alert",
                     channel=Delivery.Channel.SLACK,
@@ -176,7 +182,7 @@ def announce_admin_alert(key: str, text: str, url: str = "") -> list[int]:
     return [i for i in ids if i]
 
 
-def _delivery(key: str, **fields) -> int | None:
+def create_delivery(key: str, **fields) -> int | None:
     """Create the delivery unless it exists; the id of a row still to send, else None."""
     delivery, created = Delivery.objects.get_or_create(key=key[:255], defaults={**fields, "created_at": now()})
     return delivery.pk if created or delivery.status == Delivery.Status.PENDING else None
@@ -244,18 +250,20 @@ def _failed(delivery: Delivery, message: str, *, permanent: bool, retry_after: f
 def _rendered(delivery: Delivery) -> messages.Rendered:
     if delivery.event == "admin_alert":
         return messages.render_admin_alert(delivery.payload.get("text", ""), delivery.payload.get("url", ""))
+    if delivery.event == "manager_digest":
+        return messages.render_payload(delivery.payload)
     bind = delivery.recipient_id is not None
     return messages.render(delivery.event, delivery.elevation, recipient=delivery.recipient, bind_links=bind)
 
 
 def _send(delivery: Delivery) -> str:
+    if delivery.channel == Delivery.Channel.SLACK_APP:  # Block Kit of its own, updated in place later
+        return slack_posts.deliver(delivery.event, delivery.elevation, delivery.recipient)
     rendered = _rendered(delivery)
     if delivery.channel == Delivery.Channel.EMAIL:
         subject, body = rendered.email()
         EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [delivery.recipient.email]).send()
         return ""
-    if delivery.channel == Delivery.Channel.SLACK_APP:
-        return slack_posts.deliver(delivery.event, delivery.elevation, delivery.recipient)
     if delivery.channel == Delivery.Channel.SLACK:
         if delivery.slack_channel_id:
             url = delivery.slack_channel.webhook_url

@@ -71,6 +71,15 @@ class Elevation(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     alerted_at = models.DateTimeField(null=True, blank=True)
     drift = models.CharField(max_length=200, blank=True)
+    preflight_checked = models.BooleanField(
+        default=False, help_text="The provider's pre-flight ran when it was requested; else the grant step runs it."
+    )
+    possibly_granted = models.BooleanField(
+        default=False, help_text="A grant call may have reached the provider (a timeout, a 5xx, an accepted call)."
+    )
+    grant_claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A grant step is calling the provider until then (a revoke waits for it)."
+    )
 
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

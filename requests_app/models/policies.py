@@ -43,6 +43,20 @@ class Policy(models.Model):
     allow_passwordless = models.BooleanField(default=False)
     reminder_before_minutes = models.PositiveIntegerField(default=10)
 
+    # After use: what the beneficiary did with it, and which elevations the auditors review.
+    attestation_required = models.BooleanField(
+        default=False, help_text="The beneficiary must say what they did once the elevation ends."
+    )
+    attestation_within_hours = models.PositiveIntegerField(
+        default=72, help_text="Hours after the end within which the attestation is due."
+    )
+    attestation_blocks_requests = models.BooleanField(
+        default=False, help_text="An overdue attestation refuses new requests until it is given."
+    )
+    review_over_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Elevations longer than this in total go to the auditors' review queue."
+    )
+
     class Meta:
         ordering = ["-is_default", "-priority", "name"]
         verbose_name_plural = "policies"

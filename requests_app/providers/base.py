@@ -8,12 +8,16 @@ to `ProviderError`, whose `permanent` flag decides between retrying and failing.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
+
+from requests_app import counters
+from requests_app.providers import gate
 
 if TYPE_CHECKING:
     from requests_app.models import ProviderConnection
@@ -37,12 +41,20 @@ class ProviderError(Exception):
         permanent: bool = False,
         retry_after: float | None = None,
         status_code: int | None = None,
+        may_have_applied: bool = False,
+        gated: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
         self.status_code = status_code
+        # The call may have reached the provider and changed something (a timeout or a 5xx after
+        # the request was sent): a grant may exist although we got no answer.
+        self.may_have_applied = may_have_applied
+        # Nothing was sent: the connection is paused (gate.py). Not the elevation's fault, so it
+        # does not use up the elevation's attempts.
+        self.gated = gated
 
 
 class NotFound(ProviderError):
@@ -220,15 +232,49 @@ def http_client(base_url: str, headers: dict[str, str], timeout: httpx.Timeout |
     )
 
 
+# Methods that change nothing at the provider: a timeout on these cannot have granted anything.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def send(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
-    """Send one request; turn transport failures and error statuses into ProviderError."""
+    """Send one request through the connection's gate; turn transport failures and error statuses
+    into ProviderError, saying whether the call may have changed something at the provider."""
+    connection = gate.connection_for(str(client.base_url), dict(client.headers))
+    try:
+        gate.before_call(connection)
+    except gate.Paused as paused:
+        counters.provider_call(connection.label, "paused")
+        raise ProviderError(
+            f"{what}: the provider asked us to slow down; trying again in {paused.seconds:.0f} s",
+            retry_after=paused.seconds,
+            gated=True,
+        ) from None
+    left = gate.remaining_budget()
+    if left is not None:
+        if left <= 0:
+            raise ProviderError(f"{what}: the provider is too slow to answer right now", gated=True)
+        kwargs["timeout"] = httpx.Timeout(min(left, DEFAULT_TIMEOUT.read or left), connect=min(left, 2.0))
+    applies = method.upper() not in SAFE_METHODS
+    started = time.monotonic()
     try:
         response = client.request(method, url, **kwargs)
-    except httpx.TimeoutException as exc:
-        raise ProviderError(f"{what}: the provider did not answer in time") from exc
-    except httpx.TransportError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        counters.provider_call(connection.label, "unreachable")
         raise ProviderError(f"{what}: could not reach the provider ({type(exc).__name__})") from exc
+    except httpx.TimeoutException as exc:
+        counters.provider_call(connection.label, "timeout")
+        raise ProviderError(f"{what}: the provider did not answer in time", may_have_applied=applies) from exc
+    except httpx.TransportError as exc:
+        counters.provider_call(connection.label, "error")
+        raise ProviderError(
+            f"{what}: the connection to the provider broke ({type(exc).__name__})", may_have_applied=applies
+        ) from exc
+    counters.provider_call(connection.label, str(response.status_code), time.monotonic() - started)
+    retry_after = retry_after_seconds(response) if response.status_code in (429, 503) else None
+    gate.after_answer(connection, response.status_code, retry_after)
     if response.status_code >= 400:
-        raise error_from_response(response, what)
+        error = error_from_response(response, what)
+        error.may_have_applied = applies and response.status_code >= 500
+        raise error
     log.debug("%s %s -> %s", method, url, response.status_code)
     return response

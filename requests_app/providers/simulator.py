@@ -11,6 +11,7 @@ Faults are rules matched against each request, so a test can say "the next two P
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -62,6 +63,28 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+@dataclass
+class Chaos:
+    """Faults at random, as a real vendor under load shows them (make chaos): every call is slow by
+    `latency`; a share answers 429 with Retry-After, a share 500 (nothing done), and a share is
+    done but answered only after `late_seconds` (past the client's timeout)."""
+
+    latency: float = 0.0
+    rate_429: float = 0.0
+    retry_after: float = 2.0
+    rate_500: float = 0.0
+    rate_late: float = 0.0
+    late_seconds: float = 15.0
+
+    def draw(self) -> str:
+        roll = random.random()
+        for outcome, rate in (("429", self.rate_429), ("500", self.rate_500), ("late", self.rate_late)):
+            if roll < rate:
+                return outcome
+            roll -= rate
+        return "ok"
+
+
 class Simulator:
     """A small threaded HTTP server with a route table, a request log and fault rules."""
 
@@ -71,6 +94,11 @@ class Simulator:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, int]] = []  # (method, path, status) of every answer
+        self.chaos = Chaos()
+        # (monotonic arrival, method, path) of every request, and the Retry-After windows opened
+        # by 429 answers as (sent at, until): a call arriving inside one ignored the vendor.
+        self.arrivals: list[tuple[float, str, str]] = []
+        self.retry_windows: list[tuple[float, float]] = []
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -105,6 +133,28 @@ class Simulator:
         with self.lock:
             return [c for c in self.log if (method is None or c[0] == method) and re.search(path_regex, c[1])]
 
+    def calls_inside_retry_after(self) -> int:
+        """Requests that arrived while a Retry-After window this server had announced was open."""
+        with self.lock:
+            windows = sorted(self.retry_windows)
+            return sum(1 for at, _m, _p in self.arrivals if any(start < at < end for start, end in windows))
+
+    def _chaos_answer(self, request: Request) -> Response | None:
+        """Apply the random faults; None when the request is to be handled normally."""
+        chaos = self.chaos
+        if chaos.latency:
+            time.sleep(chaos.latency)
+        outcome = chaos.draw()
+        if outcome == "429":
+            return Response(429, {"message": "Too Many Requests"}, {"Retry-After": f"{chaos.retry_after:g}"})
+        if outcome == "500":
+            return Response(500, {"message": "injected server error"})
+        if outcome == "late":
+            response = self._route(request)
+            time.sleep(chaos.late_seconds)  # done, but answered after the client gave up
+            return response
+        return None
+
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
@@ -127,6 +177,12 @@ class Simulator:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
                 body = fault.body if fault.body is not None else {"message": "injected fault"}
                 return Response(fault.status, body, headers)
+        chaotic = self._chaos_answer(request)
+        if chaotic is not None:
+            return chaotic
+        return self._route(request)
+
+    def _route(self, request: Request) -> Response:
         denied = self.authorize(request)
         if denied is not None:
             return denied
@@ -180,6 +236,7 @@ def _make_handler(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
             return
 
         def _handle(self) -> None:
+            arrived = time.monotonic()
             split = urlsplit(self.path)
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length) if length else b""
@@ -196,6 +253,8 @@ def _make_handler(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
                 raw_body=raw,
                 params={},
             )
+            with simulator.lock:
+                simulator.arrivals.append((arrived, request.method, request.path))
             response = simulator.dispatch(request)
             with simulator.lock:
                 simulator.log.append((request.method, request.path, response.status))
@@ -206,14 +265,23 @@ def _make_handler(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
                 payload = response.body
             else:
                 payload = b"" if response.body is None else json.dumps(response.body).encode()
-            self.send_response(response.status)
-            for key, value in (response.headers or {}).items():
-                self.send_header(key, value)
-            if payload and "Content-Type" not in (response.headers or {}):
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(response.status)
+                for key, value in (response.headers or {}).items():
+                    self.send_header(key, value)
+                if payload and "Content-Type" not in (response.headers or {}):
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting (a late answer)
+                return
+            if response.status == 429:
+                retry_after = float((response.headers or {}).get("Retry-After") or 0)
+                sent = time.monotonic()
+                with simulator.lock:
+                    simulator.retry_windows.append((sent, sent + retry_after))
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 

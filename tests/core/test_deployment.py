@@ -54,9 +54,9 @@ def test_the_compose_file_validates_with_every_service_health_checked():
     )
     assert result.returncode == 0, result.stderr
     config = result.stdout
-    for service in ("postgres", "redis", "web", "worker", "beat"):
+    for service in ("postgres", "redis", "web", "control", "revoker", "granter", "notifier", "beat"):
         assert f"  {service}:" in config
-    assert config.count("healthcheck:") >= 5
+    assert config.count("healthcheck:") >= 8
 
 
 def test_make_run_serves_on_port_8000_even_though_honcho_sets_port():

@@ -41,7 +41,7 @@ def test_the_grant_reads_the_users_provider_id_with_the_row(scripted, approved, 
     identity_reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "requests_app_provideridentity"')]
     assert identity_reads == []
     (row_read,) = [q["sql"] for q in queries if q["sql"].startswith('SELECT "requests_app_elevation"."id"')]
-    assert "provideridentity" in row_read and row_read.endswith('FOR UPDATE OF "requests_app_elevation"')
+    assert "provideridentity" in row_read and 'FOR UPDATE OF "requests_app_elevation"' in row_read
     assert [c[1].user_external_id for c in grant_calls(scripted)] == [f"user:{employee.email}"]
 
 
@@ -197,9 +197,11 @@ class TestExtensionsReachTheProvider:
         assert scripted.GRANTS[elevation.provider_ref]["expires_at"] == elevation.expires_at
 
     def test_an_extension_made_while_granting_is_pushed_after_activation(self, scripted, approved, employee):
-        execution._claim_for_grant(reload(approved))
+        claimed = execution._claim_grant(approved.pk)
         services.elevation_extend(elevation=reload(approved), actor=employee, minutes=15)
-        execution.grant_step(approved.pk)
+        # The claiming step goes on with the row as it reads it now.
+        claimed.refresh_from_db()
+        execution._grant_outcome(claimed, *execution._grant_at_provider(claimed))
         elevation = reload(approved)
         # The grant went out with the new expiry already, so nothing is left to push.
         assert elevation.provider_expires_at == elevation.expires_at
@@ -222,7 +224,7 @@ class TestSweep:
 
         sent = []
         monkeypatch.setattr(tasks.grant, "delay", sent.append)
-        execution._claim_for_grant(reload(approved))  # the worker claimed it, then died
+        execution._claim_grant(approved.pk)  # the worker claimed it, then died
         assert execution.sweep()["grant"] == 0
         with clock.travel(execution.step_lease() + timedelta(seconds=1)):
             assert execution.sweep()["grant"] == 1

@@ -14,8 +14,13 @@ def test_terminal_states_allow_no_move():
     assert set(State) == TERMINAL_STATES | LIVE_STATES
 
 
-def test_a_revoke_in_progress_never_ends_as_failed():
-    assert not can_transition(State.REVOKING, State.FAILED)
+def test_failed_is_reached_from_revoking_only_after_a_grant_that_may_exist_was_looked_for():
+    # granting never fails directly once a call may have reached the provider: it goes through
+    # revoking (end state failed); an approved row whose window passed unsent fails at once.
+    assert can_transition(State.GRANTING, State.REVOKING)
+    assert can_transition(State.REVOKING, State.FAILED)
+    assert can_transition(State.APPROVED, State.FAILED)
+    assert not can_transition(State.ACTIVE, State.FAILED)
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ import pytest
 from django.urls import reverse
 from integration_helpers import INTAKE_SECRET, intake_body
 
-from helpers import wait_for
+from helpers import connect_sailpoint_identity, wait_for
 from requests_app import clock, services
 from requests_app.integrations.jira.client import adf_plain_text
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, ProviderConnection
-from requests_app.providers.sailpoint.client import clear_token_cache
 from requests_app.providers.sailpoint.provider import ActivationReference
 from requests_app.providers.sailpoint.simulator import SailPointSimulator
 
@@ -28,7 +27,6 @@ WORKER_ENV = {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
 
 @pytest.fixture
 def sailpoint():
-    clear_token_cache()
     sim = SailPointSimulator(activation_delay=1.0, deprovision_delay=0.5)
     sim.add_client("elevate", "client-secret")
     sim.start()
@@ -48,6 +46,7 @@ def laptops(sailpoint, employee, default_policy, transactional_db):
         )
         device.users.add(employee)
         devices[hostname] = device
+    connect_sailpoint_identity(sailpoint, employee, connection)  # SailPoint acts in Erin's own name
     return devices
 
 

@@ -251,6 +251,18 @@ class JumpCloudClient:
         data = self._json("GET", "/api/systemusers", "find the JumpCloud user", params=params)
         return list((data or {}).get("results") or [])
 
+    def search_users_by_email(self, email: str) -> list[dict[str, Any]]:
+        """POST /api/search/systemusers (v1 User_Search) with `searchFilter` on the email field.
+
+        The `filter` string of GET /systemusers matches case-sensitively; a search term does not
+        depend on case (and may match more than the address: callers compare the results).
+        `limit`/`skip` go in the query (2019 spec) and the body (current spec).
+        """
+        body = {"searchFilter": {"searchTerm": email, "fields": ["email"]}, "limit": PAGE_SIZE, "skip": 0}
+        params = {"limit": PAGE_SIZE, "skip": 0}
+        data = self._json("POST", "/api/search/systemusers", "search the JumpCloud user", params=params, json=body)
+        return list((data or {}).get("results") or [])
+
     def list_system_users(self, limit: int = 1) -> dict[str, Any]:
         """GET /api/systemusers (v1 User_List): {"totalCount", "results"}."""
         return self._json("GET", "/api/systemusers", "list users", params={"limit": limit, "sort": "_id"})

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import re
@@ -19,6 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
+
+from django.core.cache import cache
 
 from requests_app.providers.base import (
     CheckResult,
@@ -45,6 +46,7 @@ _WINDOWS_NOTE = (
     "the request is granted (and again after it ends)."
 )
 _MARKER = "[elevate {}]"
+NAME_CACHE_SECONDS = 30 * 24 * 3600  # names of groups, shown when JumpCloud cannot say them now
 _MARKER_PATTERN = re.compile(r"\[elevate ([^\]]+)\]")
 
 
@@ -113,31 +115,50 @@ class _JumpCloudProvider(Provider):
 
     # -- identities and devices ---------------------------------------------------------
     def lookup_user(self, email: str) -> str:
-        """Find the JumpCloud user by e-mail (exact match, then lower case: the filter is
-        case sensitive while JumpCloud may store addresses in lower case)."""
-        candidates = [email] + ([email.lower()] if email.lower() != email else [])
-        for candidate in candidates:
-            users = self.client.find_users_by_email(candidate)
-            users = [u for u in users if str(u.get("email", "")).lower() == email.lower()]
-            if len(users) > 1:
-                raise ProviderError(
-                    f"More than one JumpCloud user has the e-mail address {email}; ask IT to "
-                    "fix the duplicate accounts in JumpCloud.",
-                    permanent=True,
-                )
-            if users:
-                user = users[0]
-                if user.get("suspended") or user.get("state") == "SUSPENDED":
-                    raise ProviderError(
-                        f"The JumpCloud account for {email} is suspended; ask IT to reactivate it.",
-                        permanent=True,
-                    )
-                return str(user["_id"])
-        raise ProviderError(
-            f"No JumpCloud user has the e-mail address {email}. Ask IT to add you to JumpCloud "
-            "with this address (or correct the address on your JumpCloud account).",
-            permanent=True,
-        )
+        """Find the JumpCloud user by e-mail, whatever the case of either copy of the address.
+
+        The v1 `filter` is case sensitive (contract 5), so the address exactly as the identity
+        provider sent it goes first; then a search, which does not depend on case, compared
+        here without case; where a tenant has no search endpoint, the lower-case address.
+        """
+        users = self._users_with_email(email)
+        if not users:
+            raise ProviderError(
+                f"No JumpCloud user has the e-mail address {email} (in any mix of capitals). Ask IT to "
+                "add you to JumpCloud with this address, or to correct the address on your JumpCloud account.",
+                permanent=True,
+            )
+        if len(users) > 1:
+            raise ProviderError(
+                f"More than one JumpCloud user has the e-mail address {email}; ask IT to "
+                "fix the duplicate accounts in JumpCloud.",
+                permanent=True,
+            )
+        user = users[0]
+        if user.get("suspended") or user.get("state") == "SUSPENDED":
+            raise ProviderError(
+                f"The JumpCloud account for {email} is suspended; ask IT to reactivate it.",
+                permanent=True,
+            )
+        return str(user["_id"])
+
+    def _users_with_email(self, email: str) -> list[dict[str, Any]]:
+        wanted = email.casefold()
+
+        def same_address(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            unique = {str(u.get("_id")): u for u in found if str(u.get("email", "")).casefold() == wanted}
+            return list(unique.values())
+
+        users = same_address(self.client.find_users_by_email(email))
+        if users:
+            return users
+        try:
+            return same_address(self.client.search_users_by_email(email))
+        except NotFound:
+            log.info("JumpCloud has no user search here; trying the lower-case address")
+        if email.lower() == email:
+            return []
+        return same_address(self.client.find_users_by_email(email.lower()))
 
     def list_devices(self, user_external_id: str) -> list[DeviceInfo]:
         devices = []
@@ -168,6 +189,17 @@ class _JumpCloudProvider(Provider):
             last_contact_at=parse_time(system.get("lastContact")),
             groups=tuple(sorted(groups)),
         )
+
+    def _object_name(self, object_type: str, object_id: str, read: Any) -> str:
+        key = f"jumpcloud:name:{self.connection.base_url}:{object_type}:{object_id}"
+        try:
+            name = str(read(object_id).get("name") or "")
+        except ProviderError as exc:
+            log.info("no name for JumpCloud %s %s (%s); using the last one seen", object_type, object_id, exc.message)
+            return str(cache.get(key) or object_id)
+        if name:
+            cache.set(key, name, NAME_CACHE_SECONDS)
+        return name or object_id
 
     # -- "test connection" ----------------------------------------------------------------
     def test_connection(self) -> list[CheckResult]:
@@ -220,15 +252,20 @@ class JumpCloudDeviceProvider(_JumpCloudProvider):
         host = str(system.get("displayName") or system.get("hostname") or "this device")
         group = group_sudo_source(bound)
         if group is not None:
-            with contextlib.suppress(ProviderError):
-                group = str(self.client.get_user_group(group).get("name") or group)
+            group = self._object_name("user_group", group, self.client.get_user_group)
             raise ProviderError(
                 f"You already have admin rights on {host} through the JumpCloud user group "
                 f"{group}, so JumpCloud will not grant temporary admin on top of that. You "
                 "do not need to request it; ask IT if the rights do not work.",
                 permanent=True,
             )
-        return [_WINDOWS_NOTE.format(host=host)] if _os_family(system) == "windows" else []
+        notes = [_WINDOWS_NOTE.format(host=host)] if _os_family(system) == "windows" else []
+        if direct_sudo(bound):
+            notes.append(
+                f"Your JumpCloud account already has admin rights on {host} permanently; the temporary "
+                "grant changes nothing until IT removes those."
+            )
+        return notes
 
     def grant(self, request: GrantRequest) -> GrantResult:
         remarks = f"{request.reason} {_MARKER.format(request.idempotency_key)}".strip()
@@ -353,24 +390,36 @@ class JumpCloudDeviceProvider(_JumpCloudProvider):
 def group_sudo_source(bound: dict[str, Any]) -> str | None:
     """The user group that gives sudo on this bound system, or None.
 
-    A path gives sudo when any hop carries `sudo.enabled` (on the edge or on the object it
-    reaches); it is a group path when it passes through a user group. Falls back to the
-    compiled attributes when no single hop says where sudo comes from.
+    Every path counts, direct bindings too. A group path whose hops carry `sudo.enabled` (on
+    the edge or on the object it reaches) names its group. Hops need not repeat the attribute:
+    when only `compiledAttributes.sudo` says the user has sudo and any path goes through a user
+    group, that group is taken to be the source (JumpCloud refuses the temporary grant then).
     """
     group_paths = []
     for path in bound.get("paths") or []:
         groups = [hop["to"]["id"] for hop in path if (hop.get("to") or {}).get("type") == "user_group"]
         if not groups:
             continue
-        group_paths.append(groups[0])
-        if any(
-            _sudo_enabled(hop.get("attributes")) or _sudo_enabled(hop.get("to", {}).get("attributes")) for hop in path
-        ):
+        if any(_hop_gives_sudo(hop) for hop in path):
             return groups[0]
-    paths = bound.get("paths") or []
-    if _sudo_enabled(bound.get("compiledAttributes")) and paths and len(group_paths) == len(paths):
+        group_paths.append(groups[0])
+    if _sudo_enabled(bound.get("compiledAttributes")) and group_paths:
         return group_paths[0]
     return None
+
+
+def direct_sudo(bound: dict[str, Any]) -> bool:
+    """Whether the user has sudo on the system through a direct binding (no user group)."""
+    for path in bound.get("paths") or []:
+        if any((hop.get("to") or {}).get("type") == "user_group" for hop in path):
+            continue
+        if any(_hop_gives_sudo(hop) for hop in path) or _sudo_enabled(bound.get("compiledAttributes")):
+            return True
+    return False
+
+
+def _hop_gives_sudo(hop: dict[str, Any]) -> bool:
+    return _sudo_enabled(hop.get("attributes")) or _sudo_enabled((hop.get("to") or {}).get("attributes"))
 
 
 @dataclass(frozen=True)
@@ -628,11 +677,15 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
         )
 
     def group_label(self, group_id: str, device_group_id: str = "") -> str:
-        """What people call the target: the group's name, and the device group's in association mode."""
-        label = str(self.client.get_user_group(group_id).get("name") or group_id)
+        """What people call the target: the group's name, and the device group's in association mode.
+
+        A label is cosmetic: when JumpCloud cannot say a name (the device-group read is outside
+        the contract notes and may answer 404; or a 429/5xx), the last name seen or the id
+        stands in. A label never stops an elevation.
+        """
+        label = self._object_name("user_group", group_id, self.client.get_user_group)
         if device_group_id:
-            device_group = self.client.get_system_group(device_group_id)
-            label += f" on {device_group.get('name') or device_group_id}"
+            label += " on " + self._object_name("system_group", device_group_id, self.client.get_system_group)
         return label
 
     def list_user_groups(self) -> list[tuple[str, str]]:

@@ -62,6 +62,9 @@ class JumpCloudSimulator(Simulator):
     require_org_id: bool
     list_endpoint: bool
     conflict_on_duplicate: bool
+    user_search_endpoint: bool
+    system_group_endpoint: bool
+    sudo_on_hops: bool
 
     def __init__(
         self,
@@ -72,6 +75,9 @@ class JumpCloudSimulator(Simulator):
         require_org_id: bool = False,
         list_endpoint: bool = True,  # [U] GET /accessrequests exists (jc-cli uses it)
         conflict_on_duplicate: bool = True,  # [U] a second live request for user+device: 409
+        user_search_endpoint: bool = True,  # POST /api/search/systemusers (contract 5)
+        system_group_endpoint: bool = True,  # GET /api/v2/systemgroups/{id}, outside the contract notes
+        sudo_on_hops: bool = True,  # [U] whether path hops repeat sudo, or only compiledAttributes has it
     ) -> None:
         self._settings = {
             "api_key": api_key,
@@ -80,6 +86,9 @@ class JumpCloudSimulator(Simulator):
             "require_org_id": require_org_id,
             "list_endpoint": list_endpoint,
             "conflict_on_duplicate": conflict_on_duplicate,
+            "user_search_endpoint": user_search_endpoint,
+            "system_group_endpoint": system_group_endpoint,
+            "sudo_on_hops": sudo_on_hops,
         }
         self._reaper: threading.Thread | None = None
         super().__init__()
@@ -190,6 +199,7 @@ class JumpCloudSimulator(Simulator):
         self.route("PUT", "/api/v2/accessrequests/{access_id}", self.update_access_request)
         self.route("POST", "/api/v2/accessrequests/{access_id}/revoke", self.revoke_access_request)
         self.route("GET", "/api/systemusers", self.list_system_users)
+        self.route("POST", "/api/search/systemusers", self.search_system_users)
         self.route("GET", "/api/systemusers/{id}", self.get_system_user)
         self.route("GET", "/api/systems", self.list_systems)
         self.route("GET", "/api/systems/{id}", self.get_system)
@@ -374,6 +384,32 @@ class JumpCloudSimulator(Simulator):
     def list_system_users(self, request: Request) -> Response:
         return self._v1_list(list(self.users.values()), request)
 
+    def search_system_users(self, request: Request) -> Response:
+        """v1 User_Search: `searchFilter` terms match without case, as a substring, in the
+        named fields; `filter` ({"and"|"or": [{field: value}]} or a list) matches exactly."""
+        if not self.user_search_endpoint:
+            return api_error(404)
+        body = request.body if isinstance(request.body, dict) else {}
+        search = body.get("searchFilter") or {}
+        terms = search.get("searchTerm") or []
+        terms = [terms] if isinstance(terms, str) else list(terms)
+        fields = search.get("fields") or ["email", "username", "firstname", "lastname"]
+        exact = body.get("filter") or []
+        if isinstance(exact, dict):
+            exact = exact.get("and") or exact.get("or") or []
+
+        def keep(user: dict[str, Any]) -> bool:
+            found = not terms or any(
+                str(term).lower() in str(user.get(field) or "").lower() for term in terms for field in fields
+            )
+            return found and all(user.get(k) == v for clause in exact for k, v in clause.items())
+
+        matches = sorted((u for u in self.users.values() if keep(u)), key=lambda u: u["_id"])
+        page = page_of(matches, request)
+        if isinstance(page, Response):
+            return page
+        return Response(200, {"totalCount": len(matches), "results": copy.deepcopy(page)})
+
     def get_system_user(self, request: Request) -> Response:
         user = self.users.get(request.params["id"])
         return Response(200, copy.deepcopy(user)) if user else api_error(404)
@@ -446,6 +482,8 @@ class JumpCloudSimulator(Simulator):
         if user_id not in self.users:
             return api_error(404)
         items = sorted(self.traverse(user_id).values(), key=lambda entry: entry["id"])
+        if not self.sudo_on_hops:
+            items = [_without_hop_attributes(item) for item in items]
         result = v2_filter(items, request.query.get("filter", []))
         if isinstance(result, Response):
             return result
@@ -462,6 +500,8 @@ class JumpCloudSimulator(Simulator):
         return page if isinstance(page, Response) else Response(200, page)
 
     def get_system_group(self, request: Request) -> Response:
+        if not self.system_group_endpoint:
+            return api_error(404)
         group = self.system_groups.get(request.params["id"])
         return Response(200, copy.deepcopy(group)) if group else api_error(404)
 
@@ -761,3 +801,13 @@ class JumpCloudSimulator(Simulator):
             "device_groups": {"linux-servers": device_group},
             "user_groups": {"engineering": engineers, "it-admins": admins},
         }
+
+
+def _without_hop_attributes(entry: dict[str, Any]) -> dict[str, Any]:
+    """The traversal entry with sudo only in `compiledAttributes`, none on the hops."""
+    entry = copy.deepcopy(entry)
+    for path in entry["paths"]:
+        for step in path:
+            step.pop("attributes", None)
+            step["to"].pop("attributes", None)
+    return entry

@@ -1,27 +1,32 @@
 """SailPoint JIT activations as a provider: the portal's verbs on top of `SailPointClient`.
 
 How the portal maps onto SailPoint: a JIT *entitlement connection* ties one identity to one
-privileged entitlement (e.g. "local admin on JDOE-MBP"). In the portal it is the grant's target:
-a device registered for a SailPoint connection carries the entitlement connection id as its
-external id (`connection.options["connection_id"]` is the fallback for single-entitlement
-set-ups). Activate, extend and deactivate all address the entitlement connection, and are
-accepted with 202 while a workflow does the work, so a grant stays unconfirmed until the
-activation history reports it provisioned.
+privileged entitlement (e.g. "local admin on JDOE-MBP"). The JIT operations act on the
+caller's own connections only (`userAuth`), so every verb runs with the beneficiary's own token:
+each employee connects their SailPoint identity once (`oauth.py`, the SailPoint page), the
+portal's user id on the connection is that SailPoint identity id, and the grant reference
+carries it, so status, extend and revoke act as the same person.
 
-Connection options (all optional): `token_url`, `scope`, `connection_id`,
+An employee's devices are their JIT entitlement connections
+(`/entitlement-connections/v1/current-identity`); activate, extend and deactivate address one
+of them and answer 202 while a workflow does the work, so a grant stays unconfirmed until the
+activation history reports it provisioned, and a revoke until the history says REVOKED.
+
+Connection fields: base URL `https://{tenant}.api.identitynow.com`, client id and secret of
+the OAuth client. Options (all optional): `authorize_url`, `token_url`, `scope`,
 `max_activation_minutes`, `trust_accepted_activations` (confirm grants without the activation
-history, which needs an ORG_ADMIN token), `entitlement_connections` (a list of
-`{"id", "name", "users": [e-mail …], "os"}` offered as devices), `identities`
-(`{e-mail: identity id}`).
+history, which the tenant's feature flag may switch off).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from requests_app.models import UserAuthorization
 from requests_app.providers.base import (
     CheckResult,
     DeviceInfo,
@@ -32,12 +37,15 @@ from requests_app.providers.base import (
     Provider,
     ProviderError,
 )
-from requests_app.providers.sailpoint.client import SailPointClient
+from requests_app.providers.sailpoint.client import SailPointClient, request_token
+from requests_app.providers.sailpoint.oauth import UserTokens, connect_prompt, token_url
+
+log = logging.getLogger(__name__)
 
 # Activation history statuses (they differ from the workflow enum of the 202 answers).
 HISTORY_PENDING = {"ACTIVATING", "AWAITING_FRICTIONS", "PROVISIONING"}
 HISTORY_ACTIVE = {"PROVISIONED"}
-HISTORY_ENDED = {"DEPROVISIONING", "COMPLETE", "CANCELLED", "TIMED_OUT", "REVOKED", "ERROR"}
+HISTORY_DONE = {"COMPLETE", "CANCELLED", "TIMED_OUT", "REVOKED", "ERROR"}
 WORKFLOW_FAILED = {"INVALID", "ERROR"}
 # Phrases SailPoint may use (with 400) for a signal sent to a workflow that no longer runs.
 NOT_RUNNING_PHRASES = ("already completed", "not running", "does not exist", "no running")
@@ -59,25 +67,29 @@ def _parse_time(value: Any) -> datetime | None:
 
 @dataclass(frozen=True)
 class ActivationReference:
-    """What the portal stores as the grant's reference: `sp:<connection>:<activation>:<end>`.
+    """The grant's reference: `sp:<identity>:<connection>:<activation>:<end>`.
 
-    SailPoint extends by minutes from the current end and has no call that reports the end,
-    so the reference carries the end the portal agreed with SailPoint (epoch seconds).
+    `identity` is the beneficiary's SailPoint identity id: whose token status, extend and
+    revoke use. SailPoint extends by minutes from the current end and has no call that reports
+    the end, so the reference carries the end the portal agreed with SailPoint (epoch seconds).
     """
 
+    identity_id: str
     connection_id: str
     activation_id: str
     ends_at: datetime
 
     def __str__(self) -> str:
-        return f"sp:{self.connection_id}:{self.activation_id}:{int(self.ends_at.timestamp())}"
+        return f"sp:{self.identity_id}:{self.connection_id}:{self.activation_id}:{int(self.ends_at.timestamp())}"
 
     @classmethod
     def parse(cls, reference: str) -> ActivationReference:
         parts = reference.split(":")
-        if len(parts) != 4 or parts[0] != "sp" or not parts[3].isdigit():
+        if len(parts) == 4:  # made before grants ran in the user's context: no identity
+            parts.insert(1, "")
+        if len(parts) != 5 or parts[0] != "sp" or not parts[4].isdigit():
             raise ProviderError(f"not a SailPoint activation reference: {reference!r}", permanent=True)
-        return cls(parts[1], parts[2], datetime.fromtimestamp(int(parts[3]), UTC))
+        return cls(parts[1], parts[2], parts[3], datetime.fromtimestamp(int(parts[4]), UTC))
 
 
 def whole_seconds(moment: datetime) -> datetime:
@@ -90,8 +102,19 @@ def minutes_between(start: datetime, end: datetime) -> int:
     return max(1, math.ceil((end - start).total_seconds() / 60))
 
 
+def _first_text(record: dict[str, Any], *paths: str) -> str:
+    """The first non-empty value among dotted paths (`entitlement.name`) of a record."""
+    for path in paths:
+        value: Any = record
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value:
+            return str(value)
+    return ""
+
+
 class SailPointProvider(Provider):
-    """Temporary admin through SailPoint ISC JIT activations of an entitlement connection."""
+    """Temporary admin through SailPoint ISC JIT activations, in each employee's own context."""
 
     kind: ClassVar[str] = "sailpoint"
     label: ClassVar[str] = "SailPoint JIT activations"
@@ -102,57 +125,57 @@ class SailPointProvider(Provider):
     def options(self) -> dict[str, Any]:
         return dict(getattr(self.connection, "options", None) or {})
 
-    def client(self) -> SailPointClient:
-        options = self.options
-        return SailPointClient(
-            self.connection.base_url,
-            self.connection.client_id,
-            self.connection.secret,
-            token_url=options.get("token_url") or None,
-            scope=options.get("scope") or None,
-        )
+    def client(self, identity_id: str) -> SailPointClient:
+        """A client acting as this SailPoint identity (its employee must have connected it)."""
+        return SailPointClient(self.connection.base_url, UserTokens.for_identity(self.connection, identity_id))
 
     # -- identities and devices ---------------------------------------------------------
     def lookup_user(self, email: str) -> str:
-        """The identity id from `options["identities"]`, else the e-mail itself.
-
-        The JIT API addresses entitlement connections, never identities, so the e-mail is a
-        sufficient key for matching a user to the connections offered to them.
-        """
-        identities = {k.lower(): v for k, v in (self.options.get("identities") or {}).items()}
-        return str(identities.get(email.lower(), email.lower()))
+        """The SailPoint identity id the employee with this address connected, or the prompt to
+        connect it (SailPoint activates only in the employee's own name)."""
+        authorization = None
+        if getattr(self.connection, "pk", None):
+            authorization = (
+                UserAuthorization.objects.filter(connection=self.connection, user__email__iexact=email)
+                .order_by("revoked_at")
+                .first()
+            )
+        if authorization is None or not authorization.is_live:
+            why = "Your SailPoint connection was revoked" if authorization is not None else ""
+            raise ProviderError(connect_prompt(self.connection.name, why), permanent=True)
+        return authorization.subject_id
 
     def list_devices(self, user_external_id: str) -> list[DeviceInfo]:
-        wanted = user_external_id.lower()
+        """The employee's own JIT entitlement connections, each offered as one "device"."""
+        with self.client(user_external_id) as client:
+            records = client.my_jit_connections()
         devices = []
-        for entry in self.options.get("entitlement_connections") or []:
-            users = {str(u).lower() for u in entry.get("users") or []}
-            if users and wanted not in users:
+        for record in records:
+            connection_id = _first_text(record, "connectionId", "id")
+            if not connection_id or _first_text(record, "type").upper() not in ("", "JIT"):
                 continue
+            entitlement = _first_text(record, "entitlement.name", "entitlementName", "name") or connection_id
+            source = _first_text(record, "source.name", "sourceName", "source.displayName")
             devices.append(
                 DeviceInfo(
-                    external_id=str(entry["id"]),
-                    hostname=str(entry.get("name") or entry["id"]),
-                    os=str(entry.get("os") or ""),
-                    os_family=str(entry.get("os_family") or ""),
+                    external_id=connection_id,
+                    hostname=f"{entitlement} ({source})" if source else entitlement,
+                    os=source,
                 )
             )
-        return devices
+        return sorted(devices, key=lambda device: device.hostname.lower())
 
-    def _entitlement_connection_id(self, request: GrantRequest) -> str:
-        connection_id = (
-            request.options.get("connection_id") or request.target_external_id or self.options.get("connection_id")
-        )
+    @staticmethod
+    def _entitlement_connection_id(request: GrantRequest) -> str:
+        connection_id = request.options.get("connection_id") or request.target_external_id
         if not connection_id:
-            raise ProviderError(
-                "SailPoint: no entitlement connection id for this grant; set the device's "
-                "external id or the connection's `connection_id` option",
-                permanent=True,
-            )
+            raise ProviderError("SailPoint: no entitlement connection for this grant", permanent=True)
         return str(connection_id)
 
     def preflight(self, request: GrantRequest) -> list[str]:
-        self._entitlement_connection_id(request)
+        """A connected identity, the period limit, and the entitlement connection still being the
+        employee's own JIT connection. Reads only; a check that cannot run raises a transient error."""
+        connection_id = self._entitlement_connection_id(request)
         limit = self.options.get("max_activation_minutes")
         minutes = minutes_between(request.starts_at or _now(), request.expires_at)
         if limit and minutes > int(limit):
@@ -160,27 +183,48 @@ class SailPointProvider(Provider):
                 f"SailPoint allows at most {limit} minutes per activation; {minutes} requested",
                 permanent=True,
             )
+        try:
+            with self.client(request.user_external_id) as client:
+                mine = {_first_text(record, "connectionId", "id") for record in client.my_jit_connections()}
+        except NotFound:
+            return []  # a tenant without the listing: SailPoint's own check at activation decides
+        if connection_id not in mine:
+            raise ProviderError(
+                "This SailPoint entitlement is not one of your own JIT connections (any more), so SailPoint "
+                "would refuse to activate it; pick another, or ask your SailPoint administrator.",
+                permanent=True,
+                status_code=403,
+            )
         return []
 
     # -- the grant lifecycle --------------------------------------------------------------
     def grant(self, request: GrantRequest) -> GrantResult:
         connection_id = self._entitlement_connection_id(request)
         minutes = minutes_between(_now(), request.expires_at)
-        with self.client() as client:
-            answer = client.activate(connection_id, minutes)
+        with self.client(request.user_external_id) as client:
+            try:
+                answer = client.activate(connection_id, minutes)
+            except ProviderError as exc:
+                # An earlier attempt whose answer was lost may have started it: adopt that one.
+                if exc.permanent and "already running" in exc.message and (found := self.find_grant(request)):
+                    return found
+                raise
         status = str(answer.get("status") or "")
         if status in WORKFLOW_FAILED:
             raise ProviderError(f"SailPoint refused the activation (workflow {status})", permanent=True)
         started = _parse_time(answer.get("startTime")) or _now()
         period = int(answer.get("activationPeriodMins") or minutes)
         ends_at = whole_seconds(started + timedelta(minutes=period))
-        reference = ActivationReference(connection_id, str(answer.get("activationId") or answer.get("id")), ends_at)
+        activation_id = str(answer.get("activationId") or answer.get("id"))
+        reference = ActivationReference(request.user_external_id, connection_id, activation_id, ends_at)
         return GrantResult(str(reference), confirmed=status == "PROVISIONED", expires_at=ends_at)
 
     def find_grant(self, request: GrantRequest) -> GrantResult | None:
+        """The activation of this connection that is starting or running, if any (the answer to
+        an activate may have been lost to a timeout): the caller's own history says."""
         connection_id = self._entitlement_connection_id(request)
         try:
-            with self.client() as client:
+            with self.client(request.user_external_id) as client:
                 records = client.history(connection_id, limit=5)
         except ProviderError as exc:
             if exc.status_code == 403:  # history search switched off for the tenant
@@ -190,13 +234,13 @@ class SailPointProvider(Provider):
             status = record.get("status")
             if status in HISTORY_PENDING or status in HISTORY_ACTIVE:
                 ends_at = whole_seconds(request.expires_at)
-                reference = ActivationReference(connection_id, str(record["id"]), ends_at)
+                reference = ActivationReference(request.user_external_id, connection_id, str(record["id"]), ends_at)
                 return GrantResult(str(reference), confirmed=status in HISTORY_ACTIVE, expires_at=ends_at)
         return None
 
-    def _history_record(self, client: SailPointClient, ref: ActivationReference) -> dict | None:
-        records = client.history(ref.connection_id)
-        for record in records:
+    @staticmethod
+    def _history_record(client: SailPointClient, ref: ActivationReference) -> dict | None:
+        for record in client.history(ref.connection_id):
             if str(record.get("id")) == ref.activation_id:
                 return record
         return None
@@ -204,7 +248,7 @@ class SailPointProvider(Provider):
     def status(self, reference: str) -> GrantStatus:
         ref = ActivationReference.parse(reference)
         try:
-            with self.client() as client:
+            with self.client(ref.identity_id) as client:
                 record = self._history_record(client, ref)
         except ProviderError as exc:
             if exc.status_code != 403:
@@ -231,7 +275,7 @@ class SailPointProvider(Provider):
             return GrantStatus(state, expires_at=ref.ends_at, detail="assumed: history not readable")
         raise ProviderError(
             "SailPoint activation history is not readable (HTTP 403), so grants cannot be confirmed: "
-            "give the API client idn:jit-activation-history:read (an ORG_ADMIN token) and enable the "
+            "give the OAuth client the scope idn:jit-activation-history-self:read and enable the "
             "tenant's activation history search, or set the connection option "
             '"trust_accepted_activations": true',
             permanent=True,
@@ -244,7 +288,7 @@ class SailPointProvider(Provider):
             return GrantResult(reference, expires_at=ref.ends_at)
         minutes = minutes_between(ref.ends_at, expires_at)
         try:
-            with self.client() as client:
+            with self.client(ref.identity_id) as client:
                 client.extend(ref.connection_id, minutes)
         except ProviderError as exc:
             if isinstance(exc, NotFound) or self._is_not_running(exc):
@@ -255,28 +299,45 @@ class SailPointProvider(Provider):
                 ) from exc
             raise
         ends_at = ref.ends_at + timedelta(minutes=minutes)
-        new_reference = ActivationReference(ref.connection_id, ref.activation_id, ends_at)
+        new_reference = ActivationReference(ref.identity_id, ref.connection_id, ref.activation_id, ends_at)
         return GrantResult(str(new_reference), expires_at=ends_at)
 
-    def revoke(self, reference: str) -> None:
+    def revoke(self, reference: str) -> bool | None:
+        """Deactivate, and say done only when the history says the activation is over.
+
+        False: SailPoint accepted the deactivation (202 DEPROVISIONING) or is still
+        deprovisioning; the caller keeps the elevation revoking and asks again, and the signal
+        is not sent twice. True: REVOKED (or otherwise ended, or gone).
+        """
         ref = ActivationReference.parse(reference)
-        with self.client() as client:
+        with self.client(ref.identity_id) as client:
             # Deactivate addresses the entitlement connection, not the activation: when ours
             # has ended, a signal could stop a newer activation of the same connection.
             try:
                 record = self._history_record(client, ref)
+                readable = True
             except ProviderError as exc:
                 if exc.status_code != 403:
                     raise
-                record = None
-            if record is not None and record.get("status") in HISTORY_ENDED:
-                return
+                record, readable = None, False
+            status = str((record or {}).get("status") or "")
+            if status in HISTORY_DONE:
+                return True
+            if status == "DEPROVISIONING":
+                return False
             try:
-                client.deactivate(ref.connection_id)
+                answer = client.deactivate(ref.connection_id)
             except ProviderError as exc:
                 if isinstance(exc, NotFound) or self._is_not_running(exc):
-                    return
+                    return True  # no workflow runs for the connection: nothing left to end
                 raise
+        if str(answer.get("status") or "") == "REVOKED":
+            return True
+        if not readable:
+            # Without the history nothing will ever say REVOKED: the next ask deactivates again,
+            # and "no running workflow" (404) ends it.
+            log.info("SailPoint history not readable: revoke of %s confirmed by the next deactivate", ref)
+        return False
 
     @staticmethod
     def _is_not_running(exc: ProviderError) -> bool:
@@ -284,18 +345,21 @@ class SailPointProvider(Provider):
         return exc.status_code == 400 and any(p in message for p in NOT_RUNNING_PHRASES)
 
     def test_connection(self) -> list[CheckResult]:
-        results = []
-        with self.client() as client:
-            try:
-                client.token()
-                results.append(CheckResult("sign-in", True, "client credentials accepted"))
-            except ProviderError as exc:
-                return [CheckResult("sign-in", False, exc.message)]
-            connection_id = self.options.get("connection_id")
-            if connection_id:
-                try:
-                    client.history(str(connection_id), limit=1)
-                    results.append(CheckResult("activation history", True, "readable"))
-                except ProviderError as exc:
-                    results.append(CheckResult("activation history", False, exc.message))
-        return results
+        """The OAuth client (a refresh with a token that cannot exist: "invalid_grant" means the
+        client id and secret were accepted) and how many employees have connected."""
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": self.connection.client_id,
+            "client_secret": self.connection.secret,
+            "refresh_token": "elevate-connection-test",
+        }
+        try:
+            request_token(token_url(self.connection), form, "SailPoint OAuth client")
+            client_check = CheckResult("OAuth client", True, "accepted")
+        except ProviderError as exc:
+            ok = exc.status_code == 400 and "invalid_grant" in exc.message
+            client_check = CheckResult("OAuth client", ok, "client id and secret accepted" if ok else exc.message)
+        connected = UserAuthorization.objects.filter(
+            connection_id=getattr(self.connection, "pk", None), revoked_at=None
+        ).count()
+        return [client_check, CheckResult("connected employees", True, f"{connected} connected")]

@@ -138,7 +138,11 @@ def test_rate_limit_is_transient_with_retry_after(jumpcloud, org, device_provide
     assert not caught.value.permanent
     assert caught.value.retry_after == 7.0 and caught.value.status_code == 429
     assert jumpcloud.live_requests(org.jane, org.mac) == []
-    assert device_provider.grant(device_request(org.jane, org.mac)).reference
+    # Until Retry-After has passed, the connection is paused: the next call is not even sent.
+    with pytest.raises(ProviderError) as paused:
+        device_provider.grant(device_request(org.jane, org.mac))
+    assert paused.value.gated and paused.value.retry_after > 5
+    assert len(jumpcloud.calls("POST", "/accessrequests$")) == 1
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -154,10 +158,11 @@ def test_server_errors_are_transient(jumpcloud, org, device_provider, device_req
 def test_dropped_connection_is_transient(jumpcloud, org, device_provider, device_request):
     jumpcloud.add_fault(method="POST", path="/accessrequests$", close=True)
 
-    with pytest.raises(ProviderError, match="could not reach") as caught:
+    with pytest.raises(ProviderError, match="connection to the provider broke") as caught:
         device_provider.grant(device_request(org.jane, org.mac))
 
     assert not caught.value.permanent
+    assert caught.value.may_have_applied  # sent, then dropped: JumpCloud may have created it
 
 
 def test_timeout_is_transient_and_the_retry_finds_the_grant_instead_of_granting_twice(

@@ -100,8 +100,12 @@ def test_device_lifecycle_survives_429_5xx_and_timeouts_and_grants_once(
     assert execution.grant_step(elevation.pk) >= 2
     assert state_of(elevation) == State.GRANTING and "rate limited" in elevation.last_error
 
-    jumpcloud.add_fault(method="GET", path="/accessrequests$", status=503)
+    # The next step waits out the pause in place; a 5xx after sending may have granted, so the
+    # step after it looks for a grant before it creates one.
+    jumpcloud.add_fault(method="POST", path="/accessrequests$", status=503)
     assert execution.grant_step(elevation.pk) is not None
+    assert jumpcloud.calls_inside_retry_after() == 0
+    assert Elevation.objects.get(pk=elevation.pk).possibly_granted
 
     # Slow enough for the client to give up, but JumpCloud creates the request all the same.
     jumpcloud.add_fault(method="POST", path="/accessrequests$", delay=1.0)

@@ -9,29 +9,24 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sailpoint_helpers import CLIENT_ID, CLIENT_SECRET
+from sailpoint_helpers import connect_identity
 
 from requests_app import clock, execution, services
+from requests_app.devices import sync_user_devices
 from requests_app.lifecycle import State
-from requests_app.models import Device, Elevation, ProviderConnection
+from requests_app.models import Device, Elevation
 from requests_app.providers.sailpoint.provider import ActivationReference
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def connection(sailpoint):
-    return ProviderConnection.objects.create(
-        name="SailPoint", kind="sailpoint", base_url=sailpoint.base_url, client_id=CLIENT_ID, secret=CLIENT_SECRET
-    )
-
-
-@pytest.fixture
 def laptop(sailpoint, connection, employee, default_policy):
-    entitlement_connection = sailpoint.add_connection(identity=employee.email)
-    device = Device.objects.create(connection=connection, external_id=entitlement_connection, hostname="ERIN-MBP")
-    device.users.add(employee)
-    return device
+    """Erin's admin entitlement on her laptop, found by the device sync once she connected."""
+    sailpoint.add_connection(identity=employee.email, entitlement="Local administrators on ERIN-MBP")
+    connect_identity(sailpoint, employee, connection)
+    sync_user_devices(user=employee, connection=connection)
+    return Device.objects.get(connection=connection, users=employee)
 
 
 def state_of(elevation) -> str:
@@ -135,7 +130,8 @@ def test_workflow_completing_on_its_own_ends_as_expired(
 def test_failing_workflow_fails_the_elevation_without_retrying(
     sailpoint, connection, employee, default_policy, django_capture_on_commit_callbacks
 ):
-    broken = sailpoint.add_connection(fail_with="Source is in maintenance")
+    broken = sailpoint.add_connection(identity=employee.email, fail_with="Source is in maintenance")
+    connect_identity(sailpoint, employee, connection)
     device = Device.objects.create(connection=connection, external_id=broken, hostname="ERIN-OLD")
     device.users.add(employee)
     elevation = quietly(
@@ -145,6 +141,9 @@ def test_failing_workflow_fails_the_elevation_without_retrying(
 
     assert execution.grant_step(elevation.pk) is not None  # accepted, not yet confirmed
     assert execution.grant_step(elevation.pk) is None
+    # It was accepted, so it is looked for and removed before the row fails.
+    assert state_of(elevation) == State.REVOKING
+    assert execution.revoke_step(elevation.pk) is None
 
     assert state_of(elevation) == State.FAILED
     assert "Source is in maintenance" in Elevation.objects.get(pk=elevation.pk).last_error

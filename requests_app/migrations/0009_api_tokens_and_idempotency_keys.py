@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0003_page_indexes"),
+        ("requests_app", "0008_evidence_pack"),
     ]
 
     operations = [

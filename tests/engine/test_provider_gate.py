@@ -1,0 +1,144 @@
+"""One back-off per connection, shared by every worker process (providers/gate.py)."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from requests_app.providers import base, gate
+from requests_app.providers.simulator import Response, Simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Echo(Simulator):
+    name = "echo"
+
+    def setup_routes(self) -> None:
+        self.route("POST", "/grant", lambda request: Response(201, {"ok": True}))
+
+
+@pytest.fixture
+def echo():
+    simulator = Echo()
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_gate():
+    client = gate.coordination_redis()
+    client.flushdb()
+    yield
+    client.flushdb()
+
+
+CALLER = """
+import sys, time, django
+django.setup()
+from requests_app.providers import base
+url, seconds = sys.argv[1], float(sys.argv[2])
+client = base.http_client(url, {"x-api-key": "k1"})
+deadline = time.monotonic() + seconds
+while time.monotonic() < deadline:
+    try:
+        base.send(client, "POST", "/grant", "grant")
+    except base.ProviderError as exc:
+        time.sleep(min(exc.retry_after or 0.05, 0.05))
+"""
+
+
+def test_one_429_pauses_every_process_on_that_connection_until_retry_after(echo):
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="2", times=1)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REDIS_URL": settings.REDIS_URL}
+    callers = [
+        subprocess.Popen([sys.executable, "-c", CALLER, echo.base_url, "4"], cwd=ROOT, env=env) for _ in range(2)
+    ]
+    for caller in callers:
+        assert caller.wait(30) == 0
+    assert len(echo.retry_windows) == 1
+    assert echo.calls_inside_retry_after() == 0
+    _start, end = echo.retry_windows[0]
+    assert any(at >= end for at, _m, _p in echo.arrivals), "calls resumed after the pause"
+
+
+def test_a_paused_connection_refuses_at_once_without_sending(echo):
+    client = base.http_client(echo.base_url, {"x-api-key": "k1"})
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="30", times=1)
+    with pytest.raises(base.ProviderError) as first:
+        base.send(client, "POST", "/grant", "grant")
+    assert first.value.status_code == 429 and not first.value.gated
+    with pytest.raises(base.ProviderError) as second:
+        base.send(client, "POST", "/grant", "grant")
+    assert second.value.gated and second.value.retry_after >= 29
+    assert len(echo.arrivals) == 1
+    # Another connection (another API key) on the same host is not paused.
+    other = base.http_client(echo.base_url, {"x-api-key": "k2"})
+    assert base.send(other, "POST", "/grant", "grant").status_code == 201
+
+
+def test_a_run_of_server_errors_pauses_the_connection(echo):
+    client = base.http_client(echo.base_url, {"x-api-key": "k1"})
+    echo.add_fault(method="POST", path="/grant", status=500, times=gate.SERVER_ERROR_RUN)
+    for _ in range(gate.SERVER_ERROR_RUN):
+        with pytest.raises(base.ProviderError) as error:
+            base.send(client, "POST", "/grant", "grant")
+        assert error.value.may_have_applied
+    with gate.budget(5), pytest.raises(base.ProviderError) as paused:  # a web request does not wait
+        base.send(client, "POST", "/grant", "grant")
+    assert paused.value.gated
+    assert len(echo.arrivals) == gate.SERVER_ERROR_RUN
+
+
+def test_a_revoke_waits_in_place_for_a_short_pause_and_then_goes(echo):
+    client = base.http_client(echo.base_url, {"x-api-key": "k1"})
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="1", times=1)
+    with pytest.raises(base.ProviderError):
+        base.send(client, "POST", "/grant", "grant")
+    started = time.monotonic()
+    with gate.urgency(gate.REVOKE):
+        assert base.send(client, "POST", "/grant", "revoke").status_code == 201
+    assert time.monotonic() - started >= 0.9
+    assert echo.calls_inside_retry_after() == 0
+
+
+def test_a_web_request_gives_a_slow_provider_only_its_budget(echo):
+    client = base.http_client(echo.base_url, {"x-api-key": "k1"})
+    echo.add_fault(method="POST", path="/grant", delay=3, times=1)
+    started = time.monotonic()
+    with gate.budget(0.5), pytest.raises(base.ProviderError) as error:
+        base.send(client, "POST", "/grant", "grant")
+    assert time.monotonic() - started < 2
+    assert error.value.may_have_applied and not error.value.permanent
+
+
+def test_revokes_keep_a_reserve_of_the_request_budget(echo, settings):
+    settings.ELEVATE_PROVIDER_MAX_RPS = 5
+    client = base.http_client(echo.base_url, {"x-api-key": "k1"})
+    for _ in range(4):  # grants may spend four of the five tokens a second
+        base.send(client, "POST", "/grant", "grant")
+    started = time.monotonic()
+    with gate.urgency(gate.REVOKE):
+        base.send(client, "POST", "/grant", "revoke")
+    assert time.monotonic() - started < 0.15, "the revoke spent the reserve at once"
+    started = time.monotonic()
+    base.send(client, "POST", "/grant", "grant")
+    assert time.monotonic() - started >= 0.2, "the next grant waited for the budget to refill"
+
+
+def test_without_redis_calls_go_through_unthrottled(echo, monkeypatch):
+    unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setattr(gate, "coordination_redis", lambda: unreachable)
+    client = base.http_client(echo.base_url, {"x-api-key": "k1"})
+    assert base.send(client, "POST", "/grant", "grant").status_code == 201
+
+
+def test_connection_keys_never_carry_the_credentials():
+    connection = gate.connection_for("https://console.jumpcloud.com", {"x-api-key": "secret-key-123"})
+    assert "secret" not in connection.key and connection.label == "console.jumpcloud.com"
