@@ -81,10 +81,61 @@ def _get(client):
 
 
 def run(scale, web_url: str) -> dict:
+    result = _run(scale, web_url, "load")
+    result["slow_provider"] = _slow_provider(scale, web_url)
+    return result
+
+
+def _celery_round_trip() -> float:
+    """Median seconds of a bare task round trip (portal.ping), the engine's own floor."""
+    from portal.celery import ping
+
+    times = []
+    for _ in range(15):
+        started = time.monotonic()
+        ping.delay().get(timeout=10)
+        times.append(time.monotonic() - started)
+    return sorted(times)[len(times) // 2]
+
+
+def _slow_provider(scale, web_url: str, latency_ms: int = 300) -> dict:
+    """The same load against a provider that takes 300 ms a call: request -> active should cost
+    little more than the provider's own latency plus a bare round trip."""
+    connection = data.base().connection
+    connection.options = {**(connection.options or {}), "latency_ms": latency_ms}
+    connection.save(update_fields=["options"])
+    try:
+        result = _run(scale, web_url, f"slow{latency_ms}", quiet=True)
+    finally:
+        connection.options = {k: v for k, v in connection.options.items() if k != "latency_ms"}
+        connection.save(update_fields=["options"])
+    round_trip = _celery_round_trip()
+    floor = latency_ms / 1000 + round_trip
+    p50 = result["request_to_active"]["p50_ms"] / 1000
+    figure = {
+        "provider_latency_ms": latency_ms,
+        "request_to_active": result["request_to_active"],
+        "celery_round_trip_s": round(round_trip, 4),
+        "ratio": round(p50 / floor, 2),
+        "posts_per_s": result["posts_per_s"],
+    }
+    show(
+        f"Request -> active with the provider at {latency_ms} ms ({scale.load_clients} clients)",
+        [
+            f"p50 {p50:.2f} s = {figure['ratio']}x (provider {latency_ms / 1000:.2f} s + bare round trip"
+            f" {round_trip * 1000:.1f} ms); max {result['request_to_active']['max_ms'] / 1000:.2f} s;"
+            f" {result['posts_per_s']} posts/s",
+            "target: <= 1.5x",
+        ],
+    )
+    return figure
+
+
+def _run(scale, web_url: str, name: str, quiet: bool = False) -> dict:
     from requests_app.lifecycle import State
     from requests_app.models import Elevation
 
-    people = [data.user_with_devices(f"load-{n}", scale.load_requests) for n in range(scale.load_clients)]
+    people = [data.user_with_devices(f"{name}-{n}", scale.load_requests) for n in range(scale.load_clients)]
     sessions = [(_client(web_url, user), devices) for user, devices in people]
     bare_wall, bare_times = _load([[_get(client)] * scale.load_requests for (client, _), _d in sessions])
     wall, times = _load([[_post(client, token, d) for d in devices] for (client, token), devices in sessions])
@@ -110,6 +161,10 @@ def run(scale, web_url: str) -> dict:
         "request_to_active": latency(waits),
     }
     result["ratio"] = ratio(result["posts_per_s"], result["bare_per_s"])
+    if quiet:
+        for (client, _token), _devices in sessions:
+            client.close()
+        return result
     show(
         f"Throughput ({scale.load_clients} concurrent clients, {posts} request form posts)",
         [

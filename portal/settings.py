@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_int, env_json, env_list, env_secret, env_str
@@ -84,6 +85,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "requests_app.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -224,6 +227,16 @@ ELEVATE_METRICS_TOKEN = env_secret("ELEVATE_METRICS_TOKEN", "")
 # HMAC of its public id under this key (so the draw can be reproduced, but not predicted by users).
 ELEVATE_REVIEW_SAMPLE_PERCENT = env_int("ELEVATE_REVIEW_SAMPLE_PERCENT", 5)
 ELEVATE_REVIEW_SAMPLE_KEY = env_secret("ELEVATE_REVIEW_SAMPLE_KEY", "") or f"review-sample:{SECRET_KEY}"
+# Personal Slack webhooks (set by any employee) may only go to these hosts, over https, and only
+# to public addresses (SECURITY.md). ELEVATE_WEBHOOK_ALLOW_LOOPBACK is for test stacks: it lets a
+# listed loopback host (a Slack simulator) answer over plain http.
+ELEVATE_WEBHOOK_ALLOWED_HOSTS = env_list("ELEVATE_WEBHOOK_ALLOWED_HOSTS", ["hooks.slack.com"])
+ELEVATE_WEBHOOK_ALLOW_LOOPBACK = env_bool("ELEVATE_WEBHOOK_ALLOW_LOOPBACK", False)
+# The audit chain head is written outside the database this often: to the log, and appended to
+# ELEVATE_AUDIT_ANCHOR_FILE and/or POSTed to ELEVATE_AUDIT_ANCHOR_WEBHOOK if set (SECURITY.md).
+ELEVATE_AUDIT_ANCHOR_SECONDS = env_int("ELEVATE_AUDIT_ANCHOR_SECONDS", 300)
+ELEVATE_AUDIT_ANCHOR_FILE = env_str("ELEVATE_AUDIT_ANCHOR_FILE", "")
+ELEVATE_AUDIT_ANCHOR_WEBHOOK = env_str("ELEVATE_AUDIT_ANCHOR_WEBHOOK", "")
 # Periodic tasks of add-ons: {"name": (seconds, "task name")}; portal/celery.py schedules them.
 ELEVATE_EXTRA_BEAT = {
     "expiry reminders": (60, "integrations.send_expiry_reminders"),
@@ -233,6 +246,7 @@ ELEVATE_EXTRA_BEAT = {
     "open missed attestations": (900, "attestation.open_missed"),
     "select missed reviews": (900, "reviews.select_missed"),
     "manager digests": (6 * 3600, "digests.send_weekly"),  # keyed per week: sends once, early Monday
+    "audit chain anchor": (ELEVATE_AUDIT_ANCHOR_SECONDS, "requests_app.audit_anchor"),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -258,6 +272,14 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "portal.adapters.SocialAccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
+# Failed sign-ins are throttled per account (the e-mail typed), and per address only far higher:
+# behind a shared proxy or NAT a per-address limit let one person lock everyone out (SECURITY.md).
+ELEVATE_LOGIN_FAILURES_PER_ACCOUNT = env_str("ELEVATE_LOGIN_FAILURES_PER_ACCOUNT", "5/5m")
+ELEVATE_LOGIN_FAILURES_PER_ADDRESS = env_str("ELEVATE_LOGIN_FAILURES_PER_ADDRESS", "300/m")
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"{ELEVATE_LOGIN_FAILURES_PER_ACCOUNT}/key,{ELEVATE_LOGIN_FAILURES_PER_ADDRESS}/ip",
+    "login": f"{ELEVATE_LOGIN_FAILURES_PER_ADDRESS}/ip",
+}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "requests_app:my_elevations"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
@@ -408,6 +430,28 @@ if env_bool("ELEVATE_BEHIND_PROXY", default=False):
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
+# inline script or style, no eval (htmx is told so in base.html's htmx-config), no framing.
+# form-action is left open: an SSO sign-in form posts to us and is redirected to the provider.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
+# Features no page of the portal uses are switched off; passkeys (WebAuthn MFA) stay on for us.
+ELEVATE_PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=(), serial=(), hid=(), bluetooth=(), "
+    "publickey-credentials-get=(self), publickey-credentials-create=(self)"
+)
 # /healthz and /readyz answer load balancers over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 

@@ -17,6 +17,7 @@ event is written in the same transaction, so there is never a state change witho
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
@@ -114,9 +115,11 @@ def transition_many(
             raise InvalidTransition(f"An elevation cannot go from {State(elevation.state).label} to {State(to).label}.")
     fields = {**fields, "state": to, "updated_at": now()}
     after = {k: _plain(v) for k, v in fields.items() if k != "updated_at"}
-    ids_by_state: dict[str, list[int]] = {}
+    ids_by_seen: dict[str, tuple[dict[str, Any], list[int]]] = {}
     for elevation in elevations:
-        ids_by_state.setdefault(elevation.state, []).append(elevation.pk)
+        seen = _seen_values(elevation, fields)
+        key = json.dumps({k: _plain(v) for k, v in seen.items()}, sort_keys=True, default=str)
+        ids_by_seen.setdefault(key, (seen, []))[1].append(elevation.pk)
     events = [
         audit.EventSpec(
             action or f"elevation.{to}",
@@ -130,16 +133,40 @@ def transition_many(
         for elevation in elevations
     ]
     with transaction.atomic():
-        for seen, ids in ids_by_state.items():
-            if Elevation.objects.filter(pk__in=ids, state=seen).update(**fields) != len(ids):
-                raise StaleTransition(f"The elevation was changed by someone else (it is no longer {seen}).")
+        for seen, ids in ids_by_seen.values():
+            if Elevation.objects.filter(pk__in=ids, **seen).update(**fields) != len(ids):
+                raise StaleTransition(
+                    f"The elevation was changed by someone else (it is no longer {State(seen['state']).label.lower()})."
+                )
         for elevation in elevations:
             for name, value in fields.items():
                 setattr(elevation, name, value)
         audit.record_many(events)
-        for seen, ids in ids_by_state.items():
-            transaction.on_commit(lambda ids=ids, seen=seen: _announce(ids, seen, to, action), robust=True)
+        for seen, ids in ids_by_seen.values():
+            transaction.on_commit(lambda ids=ids, seen=seen["state"]: _announce(ids, seen, to, action), robust=True)
     return elevations
+
+
+# Worker bookkeeping that steps rewrite with plain UPDATEs under their own lease (when to look
+# again, how often it failed): a hint, not a fact another change is computed from.
+UNCOMPARED_FIELDS = frozenset({"updated_at", "next_attempt_at", "attempts", "last_error", "alerted_at"})
+
+
+def _seen_values(elevation: Elevation, fields: dict[str, Any]) -> dict[str, Any]:
+    """The values the caller saw of every field it changes: the UPDATE matches only if they still
+    hold, so a change computed from a stale read (extensions + 1 twice from 1) loses instead of
+    overwriting a committed one."""
+    seen: dict[str, Any] = {"state": elevation.state}
+    for name in fields:
+        if name in UNCOMPARED_FIELDS or name == "state":
+            continue
+        field = elevation._meta.get_field(name)
+        value = getattr(elevation, field.attname)
+        if value is None and isinstance(field, models.JSONField):
+            seen[f"{field.attname}__isnull"] = True
+        else:
+            seen[field.attname] = value
+    return seen
 
 
 def _plain(value: Any) -> Any:

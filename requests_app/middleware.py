@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.utils import timezone
 
 from requests_app import audit
@@ -11,8 +12,6 @@ from requests_app import audit
 
 def client_ip(request) -> str | None:
     # REMOTE_ADDR is the proxy when ELEVATE_BEHIND_PROXY is set; take the client it forwarded.
-    from django.conf import settings
-
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if forwarded and getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
         return forwarded.split(",")[0].strip()
@@ -51,3 +50,18 @@ class UserTimezoneMiddleware:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Send settings.ELEVATE_PERMISSIONS_POLICY as the Permissions-Policy header (Django has no
+    setting for it): browser features the portal never uses stay off even if a page were injected."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = settings.ELEVATE_PERMISSIONS_POLICY
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.policy:
+            response.headers.setdefault("Permissions-Policy", self.policy)
+        return response

@@ -167,6 +167,10 @@ def elevation_create(
     current = now()
     fields["ticket_ref"] = (fields.get("ticket_ref") or "").strip()[:100]
     with transaction.atomic():
+        # Checked again under the beneficiary's lock: parallel requests for several devices
+        # must not each find the week's cap still free.
+        _lock_caps_of(fields["beneficiary"].pk)
+        policy.check_weekly_cap(rules, fields["beneficiary"], fields["requested_minutes"], current)
         elevation = Elevation.objects.create(
             requester=requester,
             policy=rules if rules.pk else None,
@@ -256,39 +260,54 @@ def _reason_for_others(actor: User, elevation: Elevation, reason: str) -> str:
 
 
 def elevation_extend(*, elevation: Elevation, actor: User, minutes: int, reason: str = "") -> Elevation:
-    """Push the expiry `minutes` later, within the policy's extension limits."""
+    """Push the expiry `minutes` later, within the policy's extension limits.
+
+    The checks and the write take turns on the beneficiary's row (a short lock, no network
+    call inside): ten parallel extends must each see the others' committed extensions, or the
+    policy's caps would hold only for requests that arrive one at a time.
+    """
     _check_may_change(actor, elevation)
     reason = _reason_for_others(actor, elevation, reason)
     for _ in range(3):  # retry when a worker moved the row between our read and our write
-        elevation.refresh_from_db()
-        if elevation.state not in (State.PENDING_APPROVAL, State.APPROVED, State.GRANTING, State.ACTIVE):
-            raise PolicyViolation(f"A {elevation.get_state_display().lower()} elevation cannot be extended.")
-        rules = _rules_of(elevation)
-        policy.check_extension(rules, elevation, minutes)
-        policy.check_weekly_cap(rules, elevation.beneficiary, minutes, now())
-        base = max(elevation.expires_at, now())
         try:
             with transaction.atomic():
-                transition(
-                    elevation,
-                    elevation.state,
-                    actor=actor,
-                    action="elevation.extended",
-                    reason=reason,
-                    expires_at=base + timedelta(minutes=minutes),
-                    extensions=elevation.extensions + 1,
-                    total_minutes=elevation.total_minutes + minutes,
-                    # Marks the new expiry as due for the provider, should the message be lost.
-                    **({"next_attempt_at": now()} if elevation.state == State.ACTIVE else {}),
-                )
-                if elevation.state == State.ACTIVE:
-                    from requests_app import tasks
-
-                    transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk), robust=True)
+                _lock_caps_of(elevation.beneficiary_id)
+                elevation.refresh_from_db()
+                _extend_once(elevation, actor, minutes, reason)
             return elevation
         except StaleTransition:
             continue
     raise StaleTransition("The elevation kept changing; try again.")
+
+
+def _lock_caps_of(beneficiary_id: int) -> None:
+    """Serialise the cap checks (extensions, total, weekly) of one beneficiary's elevations."""
+    User.objects.select_for_update().filter(pk=beneficiary_id).values_list("pk", flat=True).first()
+
+
+def _extend_once(elevation: Elevation, actor: User, minutes: int, reason: str) -> None:
+    if elevation.state not in (State.PENDING_APPROVAL, State.APPROVED, State.GRANTING, State.ACTIVE):
+        raise PolicyViolation(f"A {elevation.get_state_display().lower()} elevation cannot be extended.")
+    rules = _rules_of(elevation)
+    policy.check_extension(rules, elevation, minutes)
+    policy.check_weekly_cap(rules, elevation.beneficiary, minutes, now())
+    base = max(elevation.expires_at, now())
+    transition(
+        elevation,
+        elevation.state,
+        actor=actor,
+        action="elevation.extended",
+        reason=reason,
+        expires_at=base + timedelta(minutes=minutes),
+        extensions=elevation.extensions + 1,
+        total_minutes=elevation.total_minutes + minutes,
+        # Marks the new expiry as due for the provider, should the message be lost.
+        **({"next_attempt_at": now()} if elevation.state == State.ACTIVE else {}),
+    )
+    if elevation.state == State.ACTIVE:
+        from requests_app import tasks
+
+        transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk), robust=True)
 
 
 def elevation_revoke(*, elevation: Elevation, actor: User, reason: str = "") -> Elevation:

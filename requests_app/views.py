@@ -27,6 +27,7 @@ from requests_app.errors import PortalError
 from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_change, may_revoke
 from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
 from requests_app.models import Elevation
+from requests_app.parsing import page_number
 from requests_app.policy import PolicyChooser, human_minutes
 
 HISTORY_PAGE_SIZE = 10
@@ -134,11 +135,11 @@ def _history_key(e: Elevation) -> str:
 @require_GET
 def my_elevations(request):
     if request.htmx.target == HISTORY_REGION:
-        history = _history_page(request.user, request.GET.get("page"))
+        history = _history_page(request.user, page_number(request.GET.get("page")))
         context = {"history": history, "history_rows": _history_rows(history)}
         return render(request, "requests_app/my_elevations.html#history", context)
     live, form = _live_rows_and_form(request.user)
-    history = _history_page(request.user, request.GET.get("page"), form.devices)
+    history = _history_page(request.user, page_number(request.GET.get("page")), form.devices)
     context = {"live": live, "history": history, "history_rows": _history_rows(history), "form": form, "inline": True}
     context["request_panel"] = _request_panel(request, form)
     return render(request, "requests_app/my_elevations.html", context)

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
-from helpers import WorkerProcess, make_persona, purge_broker
+from helpers import WorkerProcess, make_persona, purge_broker, watch_csp_violations
 from requests_app import clock
 from requests_app.clock import now
 from requests_app.lifecycle import State
@@ -37,6 +39,17 @@ def _fast_password_hasher():
 
 
 # ---------------------------------------------------------------------------------------------
+# Django empties every table between transactional tests (TRUNCATE); the audit tables refuse
+# that unless their owner's session allows it (migration 0004). Only the tests do.
+# ---------------------------------------------------------------------------------------------
+@receiver(connection_created)
+def _allow_flushing_audit_tables(sender, connection, **kwargs):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET elevate.allow_audit_truncate = 'on'")
+
+
+# ---------------------------------------------------------------------------------------------
 # Playwright drives Debian's chromium (never a downloaded browser)
 # ---------------------------------------------------------------------------------------------
 CHROMIUM = "/usr/bin/chromium"
@@ -55,6 +68,14 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def context(context):
+    """pytest-playwright's context, failing the test on any Content-Security-Policy violation."""
+    violations = watch_csp_violations(context)
+    yield context
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture(scope="session")

@@ -154,3 +154,16 @@ def connect_sailpoint_identity(sailpoint, user, connection):
     assert answer.status_code == 302, answer.text
     query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
     return services.sailpoint_connect_complete(user=user, pending=pending, state=query["state"], code=query["code"])
+
+
+def watch_csp_violations(context) -> list[str]:
+    """Collect, for every page of a Playwright browser context, the Content-Security-Policy
+    violations chromium reports on the console; the caller asserts the list stays empty."""
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+    return violations

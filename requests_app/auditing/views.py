@@ -17,6 +17,7 @@ from requests_app import fragments
 from requests_app.auditing import export as exports
 from requests_app.auditing import selectors, stats, verify
 from requests_app.auditing.filters import AuditFilterForm, provider_options
+from requests_app.parsing import whole_number
 
 PARTIALS = {"audit-results", "audit-events"}
 
@@ -35,8 +36,7 @@ def audit_viewer_required(view):
 
 
 def _cursor(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    return whole_number(request.GET.get(name))
 
 
 @audit_viewer_required

@@ -10,6 +10,7 @@ from django.http import Http404
 
 from requests_app.lifecycle import LIVE_STATES
 from requests_app.models import Device, Elevation, User
+from requests_app.parsing import whole_number
 from requests_app.prepared import PreparedQuery
 
 SEARCH_LIMIT = 25
@@ -17,6 +18,7 @@ SEARCH_LIMIT = 25
 # all of them (hundreds in a big company) took longer to render than the rest of the page.
 LIVE_PAGE_SIZE = 20
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LAST_MICROSECOND = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
 
 
 def _elevations() -> QuerySet[Elevation]:
@@ -71,9 +73,10 @@ def cursor_of(elevation: Elevation) -> str:
 def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
     """The (expires_at, id) of a cursor, or None for a missing or malformed one (the first page)."""
     micros, _, pk = (value or "").partition("-")
-    if not (micros.isdigit() and pk.isdigit()):
+    offset, row_id = whole_number(micros, maximum=_LAST_MICROSECOND), whole_number(pk)
+    if offset is None or row_id is None:
         return None
-    return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
+    return _EPOCH + timedelta(microseconds=offset), row_id
 
 
 def live_page(*, after: str | None = None, before: str | None = None, size: int = LIVE_PAGE_SIZE) -> LivePage:

@@ -61,6 +61,7 @@ class JiraConnectionForm(WriteOnlySecretsForm):
             "api_token_expires_on",
             "intake_secret",
             "signing_secret",
+            "verify_reporter",
             "enabled",
         )
 

@@ -52,6 +52,11 @@ class JiraConnection(models.Model):
     )
     intake_secret = EncryptedTextField(help_text="The shared secret the Automation rule sends.")
     signing_secret = EncryptedTextField(blank=True, help_text="Optional: also require an HMAC signature.")
+    verify_reporter = models.BooleanField(
+        default=True,
+        help_text="Read each issue through the Jira API and accept the call only if its reporter has the "
+        "e-mail the rule sent (exact match).",
+    )
     enabled = models.BooleanField(default=True)
     token_warned_on = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

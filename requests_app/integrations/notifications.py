@@ -265,13 +265,11 @@ def _send(delivery: Delivery) -> str:
         EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [delivery.recipient.email]).send()
         return ""
     if delivery.channel == Delivery.Channel.SLACK:
-        if delivery.slack_channel_id:
-            url = delivery.slack_channel.webhook_url
-        else:
-            url = preference_of(delivery.recipient).slack_webhook_url
+        personal = not delivery.slack_channel_id  # an admin sets channels; anyone sets their own
+        url = preference_of(delivery.recipient).slack_webhook_url if personal else delivery.slack_channel.webhook_url
         if not url:
             raise ProviderError("no Slack webhook configured any more", permanent=True)
-        post_message(url, rendered.slack())
+        post_message(url, rendered.slack(), untrusted=personal)
         return ""
     intake = delivery.jira_intake
     with intake.connection.client() as client:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from requests_app.integrations import outbound
 from requests_app.providers.base import ProviderError, http_client, send
 
 
@@ -81,17 +82,25 @@ def _redacted(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/…"
 
 
-def post_message(webhook_url: str, message: SlackMessage) -> None:
+def post_message(webhook_url: str, message: SlackMessage, *, untrusted: bool = False) -> None:
     """POST the message to an incoming webhook; success is HTTP 200 with the body `ok`.
 
     Reference: Slack incoming webhooks. 400 `invalid_payload`, 403 `action_prohibited`, 404
     `channel_not_found`/`no_service` and 410 `channel_is_archived` are permanent; 429 (with
-    Retry-After) and 5xx are transient.
+    Retry-After) and 5xx are transient. An `untrusted` URL (one an employee set) is checked
+    again and sent to the public address it resolved to (outbound.pinned).
     """
     what = f"Slack webhook {_redacted(webhook_url)}"
+    target: dict[str, Any] = {"url": webhook_url}
+    if untrusted:
+        try:
+            pin = outbound.pinned(webhook_url)
+        except outbound.UnsafeUrl as exc:
+            raise ProviderError(f"{what}: {exc.message}", permanent=True) from exc
+        target = {"url": pin.url, "headers": pin.headers, "extensions": pin.extensions}
     with http_client("", {"Content-Type": "application/json"}) as client:
         try:
-            response = send(client, "POST", webhook_url, what, json=message.payload())
+            response = send(client, "POST", what=what, json=message.payload(), **target)
         except ProviderError as exc:
             # The shared mapping quotes the body; Slack's error bodies are short codes only.
             raise ProviderError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from django import forms
 from django.contrib import messages
@@ -17,34 +18,64 @@ from django.views.decorators.http import require_http_methods
 from requests_app import services
 from requests_app.clock import now
 from requests_app.errors import PortalError
-from requests_app.integrations import links
+from requests_app.integrations import links, outbound
+from requests_app.integrations.conf import setting
 from requests_app.integrations.jira import intake, service
 from requests_app.integrations.models import ALL_EVENTS, EVENT_CHOICES, JiraConnection, UsedLink
 from requests_app.integrations.notifications import preference_of
+from requests_app.middleware import client_ip
 from requests_app.models import Elevation
+from requests_app.throttle import over_limit
+
+log = logging.getLogger(__name__)
 
 
 def _rejected(error: intake.IntakeRejected) -> JsonResponse:
-    return JsonResponse(error.as_json(), status=error.status)
+    response = JsonResponse(error.as_json(), status=error.status)
+    if error.retry_after:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _throttle(key: str, limit_setting: str) -> None:
+    """429 with Retry-After once `key` made more calls this minute than the setting allows."""
+    retry_after = over_limit(key, setting(limit_setting), 60)
+    if retry_after is not None:
+        raise intake.IntakeRejected(
+            "throttled", f"too many calls; try again in {retry_after} s", status=429, retry_after=retry_after
+        )
 
 
 @csrf_exempt  # a machine caller authenticated by its shared secret, not a browser session
 @require_http_methods(["POST"])
 def jira_intake(request, public_id):
     connection = JiraConnection.objects.filter(public_id=public_id, enabled=True).first()
+    address = client_ip(request) or "unknown"
     try:
+        _throttle(f"jira-intake-address:{address}", "ELEVATE_JIRA_INTAKE_PER_ADDRESS_PER_MINUTE")
         if connection is None:
             raise intake.IntakeRejected("unknown_endpoint", "no enabled Jira connection has this URL", status=404)
         _authenticate(request, connection)
-        try:
-            body = json.loads(request.body or b"null")
-        except ValueError:
-            raise intake.IntakeRejected("bad_body", "the body is not JSON") from None
+        _throttle(f"jira-intake-connection:{connection.pk}", "ELEVATE_JIRA_INTAKE_PER_CONNECTION_PER_MINUTE")
+        body = _json_body(request)
         parsed = intake.parse_intake(body, now=now())
         record, created = service.receive(connection=connection, request=parsed)
     except intake.IntakeRejected as error:
+        # Every refused call is logged; the ones that suggest an attack (bad secret or
+        # signature, a forged reporter, a flood) as warnings.
+        level = logging.WARNING if error.status in (401, 409, 429) else logging.INFO
+        log.log(level, "Jira intake refused from %s: %s (%s)", address, error.code, error.status)
         return _rejected(error)
     return JsonResponse(service.describe(record, created=created), status=201 if created else 200)
+
+
+def _json_body(request):
+    try:
+        return json.loads(request.body or b"null")
+    except RecursionError:  # a deeply nested array: Python's parser gives up, we answer
+        raise intake.IntakeRejected("bad_body", "the body is nested too deeply") from None
+    except ValueError:
+        raise intake.IntakeRejected("bad_body", "the body is not JSON") from None
 
 
 def _authenticate(request, connection: JiraConnection) -> None:
@@ -119,6 +150,15 @@ class PreferenceForm(forms.Form):
         required=False, assume_scheme="https", help_text="Leave empty to keep the current one."
     )
     clear_slack_webhook = forms.BooleanField(required=False)
+
+    def clean_slack_webhook_url(self) -> str:
+        url = self.cleaned_data["slack_webhook_url"]
+        if url:
+            try:
+                outbound.check_webhook_url(url)
+            except outbound.UnsafeUrl as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return url
 
 
 @login_required

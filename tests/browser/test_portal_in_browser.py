@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from helpers import wait_for
+from helpers import wait_for, watch_csp_violations
 from requests_app import services
 from requests_app.clock import now
 from requests_app.lifecycle import State
@@ -105,6 +105,7 @@ def test_a_second_user_cannot_see_or_act_on_the_first_users_elevations(
     make_device(outsider, hostname="oscar-desktop")
 
     context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    violations = watch_csp_violations(context)
     page = context.new_page()
     sign_in(page, outsider)
     expect(page.get_by_role("heading", name="My elevations")).to_be_visible()
@@ -122,6 +123,7 @@ def test_a_second_user_cannot_see_or_act_on_the_first_users_elevations(
     elevation.refresh_from_db()
     assert (elevation.state, elevation.extensions) == (State.ACTIVE, 0)
     context.close()
+    assert violations == []
 
 
 def test_every_action_works_as_a_plain_form_post_without_javascript(

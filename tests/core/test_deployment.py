@@ -48,7 +48,7 @@ def _compose_command():
 
 
 def test_the_compose_file_validates_with_every_service_health_checked():
-    env = {**os.environ, "POSTGRES_PASSWORD": "example", "SECRET_KEY": "example"}
+    env = {**os.environ, "POSTGRES_PASSWORD": "example", "APP_DB_PASSWORD": "example-app", "SECRET_KEY": "example"}
     result = subprocess.run(
         [*_compose_command(), "config"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )

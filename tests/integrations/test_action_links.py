@@ -140,7 +140,7 @@ def test_extend_link_extends_by_its_minutes(device, employee, employee_client, d
     assert active.extensions == 1
 
 
-def test_preferences_page_saves_choices(employee, employee_client, slack):
+def test_preferences_page_saves_choices(employee, employee_client, slack, personal_webhooks_to_simulator):
     url = reverse("integrations:preferences")
     assert employee_client.get(url).status_code == 200
 

@@ -112,6 +112,7 @@ def test_three_simultaneous_automation_calls_create_one_elevation(live_server, j
 
     url = live_server.url + reverse("integrations:jira_intake", args=[jira_connection.public_id])
     headers = {"X-Elevate-Secret": INTAKE_SECRET}
+    jira.create_issue("IT-42", reporter=intake_body()["reporterEmail"])
 
     with ThreadPoolExecutor(3) as pool:
         answers = list(pool.map(lambda _: jira.send_web_request(url, intake_body(), headers), range(3)))

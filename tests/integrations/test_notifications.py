@@ -96,7 +96,7 @@ def test_times_in_email_use_the_recipients_zone(elevation):
     assert "CET" in mail.outbox[0].body or "CEST" in mail.outbox[0].body  # Erin is in Berlin
 
 
-def test_preferences_turn_email_off_and_personal_slack_on(elevation, employee, slack):
+def test_preferences_turn_email_off_and_personal_slack_on(elevation, employee, slack, personal_webhooks_to_simulator):
     url = slack.add_webhook()
     NotificationPreference.objects.create(
         user=employee, email_events=[], slack_events=["granted"], slack_webhook_url=url

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from requests_app.providers.base import http_client, send
+from requests_app.providers.base import ProviderError, http_client, send
 
 # -- Atlassian Document Format --------------------------------------------------------------
 
@@ -56,6 +56,24 @@ def adf_plain_text(document: dict) -> str:
 # -- REST client ----------------------------------------------------------------------------
 
 
+def _json_answer(response: httpx.Response, what: str) -> Any:
+    """The answer's JSON. A 200 that is not JSON (a login page, a proxy's notice) means the site
+    URL is not a Jira REST API: permanent, with a message an admin can act on."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ProviderError(
+            f"{what}: the site answered without JSON; is the site URL a Jira Cloud site?", permanent=True
+        ) from None
+
+
+def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    answer = _json_answer(response, what)
+    if not isinstance(answer, dict):
+        raise ProviderError(f"{what}: the site answered with something other than a JSON object", permanent=True)
+    return answer
+
+
 def basic_auth_header(email: str, api_token: str) -> str:
     return "Basic " + base64.b64encode(f"{email}:{api_token}".encode()).decode()
 
@@ -86,7 +104,7 @@ class JiraClient:
 
     def myself(self) -> dict[str, Any]:
         """GET /rest/api/3/myself (operationId getCurrentUser): the signed-in account; 401 if not."""
-        return send(self._http, "GET", "/rest/api/3/myself", "Jira sign-in check").json()
+        return _json_object(send(self._http, "GET", "/rest/api/3/myself", "Jira sign-in check"), "Jira sign-in check")
 
     def add_comment(self, issue_key: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST /rest/api/3/issue/{issueIdOrKey}/comment (operationId addComment).
@@ -96,7 +114,28 @@ class JiraClient:
         """
         path = f"/rest/api/3/issue/{quote(issue_key, safe='')}/comment"
         what = f"Jira comment on {issue_key}"
-        return send(self._http, "POST", path, what, json={"body": body}).json()
+        return _json_object(send(self._http, "POST", path, what, json={"body": body}), what)
+
+    def issue_reporter(self, issue_key: str) -> dict[str, Any] | None:
+        """GET /rest/api/3/issue/{issueIdOrKey}?fields=reporter (operationId getIssue): the issue's
+        reporter (`accountId`, `displayName`, `emailAddress` unless privacy hides it), or None
+        when the issue has none. 404 when the issue is missing or not visible to the account."""
+        path = f"/rest/api/3/issue/{quote(issue_key, safe='')}"
+        what = f"Jira issue {issue_key}"
+        issue = _json_object(send(self._http, "GET", path, what, params={"fields": "reporter"}), what)
+        reporter = (issue.get("fields") or {}).get("reporter")
+        return reporter if isinstance(reporter, dict) else None
+
+    def users_with_email(self, email: str) -> list[dict[str, Any]]:
+        """GET /rest/api/3/user/search?query= (operationId findUsers), filtered to the users whose
+        `emailAddress` is exactly `email` (case aside): the query matches prefixes of names and
+        addresses, so `jane.doe@example.com` also finds `jane.doe@example.com.au`."""
+        what = "Jira user search"
+        users = _json_answer(send(self._http, "GET", "/rest/api/3/user/search", what, params={"query": email}), what)
+        if not isinstance(users, list):
+            raise ProviderError(f"{what}: the site answered with something other than a list", permanent=True)
+        wanted = email.casefold()
+        return [u for u in users if isinstance(u, dict) and (u.get("emailAddress") or "").casefold() == wanted]
 
     def issue_url(self, issue_key: str) -> str:
         """The issue's page for people (not an API call)."""

@@ -34,17 +34,31 @@ ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 DURATION_PART = re.compile(r"(\d+)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m)(?![a-z])")
 UNIT_MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
 MAX_REASON_LENGTH = 1000
+# Longer values are refused with a message, not cut: they cannot be what the rule meant.
+MAX_ISSUE_KEY_LENGTH = 50
+MAX_EMAIL_LENGTH = 254
+MAX_DEVICE_LENGTH = 255
+MAX_DURATION = timedelta(days=366)  # the policy's own limit is far lower; this keeps the arithmetic sane
 
 
 class IntakeRejected(Exception):
     """The call cannot be accepted. `code` is stable for machines, `message` is for people."""
 
-    def __init__(self, code: str, message: str, *, status: int = 400, errors: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int = 400,
+        errors: dict[str, str] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.errors = errors or {}
+        self.retry_after = retry_after
 
     def as_json(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"ok": False, "error": self.code, "message": self.message}
@@ -141,10 +155,25 @@ def _text(body: dict[str, Any], *names: str) -> str:
     return ""
 
 
+def _unprintable(body: dict[str, Any]) -> dict[str, str]:
+    """Fields holding NUL or other control characters (PostgreSQL text cannot hold NUL)."""
+    return {
+        name: "contains control characters"
+        for name, value in body.items()
+        if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value)
+    }
+
+
+def _too_long(value: str, limit: int, what: str) -> str | None:
+    return f"{what} is {len(value)} characters long; at most {limit}" if len(value) > limit else None
+
+
 def parse_duration(text: str) -> timedelta:
     """Minutes as a bare number, "90m", "2h", "1h 30m", "1 day", or ISO 8601 "PT2H30M"."""
     value = text.strip()
-    if value.isdigit():
+    if len(value) > 40:
+        raise ValueError(value)
+    if value.isascii() and value.isdigit():
         minutes = int(value)
     elif match := ISO_DURATION.match(value.upper()):
         if not any(match.groups()):
@@ -156,7 +185,7 @@ def parse_duration(text: str) -> timedelta:
         if not parts or DURATION_PART.sub("", value.lower()).strip(" ,and"):
             raise ValueError(value)
         minutes = sum(int(n) * UNIT_MINUTES[unit[0]] for n, unit in parts)
-    if minutes < 1:
+    if minutes < 1 or minutes > MAX_DURATION // timedelta(minutes=1):
         raise ValueError(value)
     return timedelta(minutes=minutes)
 
@@ -176,15 +205,19 @@ def _read_when(body: dict[str, Any], now: datetime, errors: dict[str, str]) -> d
         try:
             return {"duration": parse_duration(duration_text)}
         except ValueError:
-            errors["duration"] = f"{duration_text!r} is not a duration; use minutes (90), 90m, 2h, 1d or PT2H"
+            errors["duration"] = (
+                f"{duration_text[:40]!r} is not a duration of at most 366 days; use minutes (90), 90m, 2h, 1d or PT2H"
+            )
     elif expiry_text:
         try:
             expires_at = parse_expiry(expiry_text)
         except ValueError:
-            errors["expiry"] = f"{expiry_text!r} is not an ISO 8601 date and time"
+            errors["expiry"] = f"{expiry_text[:40]!r} is not an ISO 8601 date and time"
         else:
             if expires_at <= now:
                 errors["expiry"] = f"{expiry_text} is in the past"
+            elif expires_at - now > MAX_DURATION:
+                errors["expiry"] = f"{expiry_text} is more than 366 days ahead"
             return {"expires_at": expires_at}
     else:
         errors["duration"] = "give a duration (e.g. 2h) or an expiry (ISO 8601)"
@@ -195,10 +228,14 @@ def parse_intake(body: Any, *, now: datetime) -> IntakeRequest:
     """Validate the Automation body; raise IntakeRejected listing every problem at once."""
     if not isinstance(body, dict):
         raise IntakeRejected("bad_body", "the body must be a JSON object")
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = _unprintable(body)
+    if errors:
+        raise IntakeRejected("bad_body", "the request body holds control characters", errors=errors)
     issue_key = _text(body, "issueKey", "issue_key").upper()
     if not issue_key:
         errors["issueKey"] = "the Jira issue key is required (e.g. IT-42)"
+    elif too_long := _too_long(issue_key, MAX_ISSUE_KEY_LENGTH, "the issue key"):
+        errors["issueKey"] = too_long
     elif not ISSUE_KEY.match(issue_key):
         errors["issueKey"] = f"{issue_key!r} is not a Jira issue key (e.g. IT-42)"
     email = _text(body, "reporterEmail", "reporter_email").lower()
@@ -206,11 +243,15 @@ def parse_intake(body: Any, *, now: datetime) -> IntakeRequest:
         errors["reporterEmail"] = (
             "the reporter's e-mail is required (Jira leaves it empty when the reporter's profile hides it)"
         )
+    elif too_long := _too_long(email, MAX_EMAIL_LENGTH, "the e-mail address"):
+        errors["reporterEmail"] = too_long
     elif not EMAIL.match(email):
         errors["reporterEmail"] = f"{email!r} is not an e-mail address"
     device = _text(body, "device", "deviceId", "hostname")
     if not device:
         errors["device"] = "the device is required (its id or hostname)"
+    elif too_long := _too_long(device, MAX_DEVICE_LENGTH, "the device"):
+        errors["device"] = too_long
     reason = _text(body, "reason")
     if not reason:
         errors["reason"] = "a reason is required"

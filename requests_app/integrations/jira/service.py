@@ -16,6 +16,7 @@ from requests_app import services
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PortalError
 from requests_app.integrations.jira.intake import IntakeRejected, IntakeRequest
+from requests_app.integrations.jira.reporter import check_reporter
 from requests_app.integrations.models import JiraConnection, JiraIntake
 from requests_app.lifecycle import LIVE_STATES
 from requests_app.models import Device, Elevation, User
@@ -73,6 +74,7 @@ def receive(*, connection: JiraConnection, request: IntakeRequest) -> tuple[Jira
     existing = _seen_before(connection, request.issue_key, current)
     if existing is not None:
         return existing, False
+    check_reporter(connection, request.issue_key, request.reporter_email)
     reporter = find_reporter(request.reporter_email)
     device = find_device(reporter, request.device)
     minutes = max(1, math.ceil((request.resolve_expiry(current) - current).total_seconds() / 60))

@@ -51,6 +51,8 @@ class JiraSimulator(Simulator):
 
     def __init__(self) -> None:
         self.accounts: dict[str, dict[str, str]] = {}  # e-mail → {token, accountId, displayName}
+        # People on the site (reporters): accountId → {accountId, displayName, emailAddress, hidden}
+        self.users: dict[str, dict[str, Any]] = {}
         self.issues: dict[str, dict[str, Any]] = {}  # key → {id, reporter, summary, comments}
         self._next_issue_id = 10000
         self._next_comment_id = 10000
@@ -68,7 +70,26 @@ class JiraSimulator(Simulator):
             }
         return account_id
 
+    def add_user(self, email: str, display_name: str = "", *, hide_email: bool = False) -> str:
+        """A person on the site; `hide_email` plays the profile privacy setting (no emailAddress)."""
+        account_id = secrets.token_hex(12)
+        with self.lock:
+            self.users[account_id] = {
+                "accountId": account_id,
+                "displayName": display_name or email.split("@")[0].title(),
+                "emailAddress": email,
+                "hidden": hide_email,
+            }
+        return account_id
+
+    def user_by_email(self, email: str) -> str | None:
+        with self.lock:
+            return next((u["accountId"] for u in self.users.values() if u["emailAddress"] == email), None)
+
     def create_issue(self, key: str, *, reporter: str = "", summary: str = "") -> dict[str, Any]:
+        """An issue whose reporter is the person with e-mail `reporter` (added if new)."""
+        if reporter and self.user_by_email(reporter) is None:
+            self.add_user(reporter)
         with self.lock:
             self._next_issue_id += 1
             issue = {
@@ -103,6 +124,8 @@ class JiraSimulator(Simulator):
         self.route("GET", "/rest/api/3/myself", self.myself)
         self.route("POST", "/rest/api/3/issue/{key}/comment", self.add_comment)
         self.route("GET", "/rest/api/3/issue/{key}/comment", self.list_comments)
+        self.route("GET", "/rest/api/3/issue/{key}", self.get_issue)
+        self.route("GET", "/rest/api/3/user/search", self.find_users)
 
     def _account(self, request: Request) -> dict[str, str] | None:
         header = request.headers.get("authorization", "")
@@ -175,3 +198,37 @@ class JiraSimulator(Simulator):
             return error_collection(404, "Issue does not exist or you do not have permission to see it.")
         comments = issue["comments"]
         return Response(200, {"startAt": 0, "maxResults": 5000, "total": len(comments), "comments": comments})
+
+    def _user_json(self, user: dict[str, Any]) -> dict[str, Any]:
+        shown = {"accountId": user["accountId"], "accountType": "atlassian", "active": True}
+        shown["displayName"] = user["displayName"]
+        if not user["hidden"]:
+            shown["emailAddress"] = user["emailAddress"]
+        return shown
+
+    def get_issue(self, request: Request) -> Response:
+        """getIssue, with `fields=reporter` honoured (other fields are not simulated)."""
+        issue = self._issue(request.params["key"])
+        if issue is None:
+            return error_collection(404, "Issue does not exist or you do not have permission to see it.")
+        account_id = self.user_by_email(issue["reporter"]) if issue["reporter"] else None
+        reporter = self._user_json(self.users[account_id]) if account_id else None
+        fields: dict[str, Any] = {"reporter": reporter}
+        if "reporter" not in (request.query.get("fields") or ["reporter"])[0].split(","):
+            fields = {"summary": issue["summary"]}
+        return Response(200, {"id": issue["id"], "key": issue["key"], "fields": fields})
+
+    def find_users(self, request: Request) -> Response:
+        """findUsers: a prefix match on display name and e-mail, as Jira does (not an exact one).
+        A hidden e-mail still matches (the harder case for a client) but is not shown."""
+        query = (request.query.get("query") or [""])[0].casefold()
+        if not query:
+            return error_collection(400, "One of 'query', 'accountId' or 'property' query parameters must be provided.")
+        with self.lock:
+            people = list(self.users.values())
+        found = [
+            self._user_json(u)
+            for u in people
+            if u["displayName"].casefold().startswith(query) or u["emailAddress"].casefold().startswith(query)
+        ]
+        return Response(200, found)
