@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0008_evidence_pack"),
+        ("requests_app", "0009_audit_refuse_truncate"),
     ]
 
     operations = [

@@ -9,8 +9,8 @@ import requests_app.crypto
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0002_delivery_carries_manager_digest"),
-        ("requests_app", "0010_elevation_source_slack"),
+        ("integrations", "0003_jira_reporter_verification"),
+        ("requests_app", "0011_elevation_source_slack"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
