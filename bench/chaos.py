@@ -32,6 +32,9 @@ from bench.stack import ROOT, Stack, create_database, drop_database
 ENDED = ("revoked", "expired", "failed", "cancelled", "denied")
 TRANSITIONAL = ("requested", "approved", "granting", "revoking")
 CLIENTS = 4
+# Threads of the provider workers: enough calls in flight to use each short open moment between a
+# rate-limited connection's pauses, within PostgreSQL's 100 connections.
+REVOKE_THREADS, GRANT_THREADS = 24, 32
 MARKER = re.compile(r"\[elevate ([0-9a-f-]{36})\]")
 
 
@@ -126,7 +129,7 @@ class Drill:
     # -- the drill ------------------------------------------------------------------------
     def run(self) -> dict:
         pairs = self.seed()
-        self.stack.start()
+        self.stack.start(revoke_threads=REVOKE_THREADS, grant_threads=GRANT_THREADS)
         print(f"Chaos drill: {len(pairs)} requests of {self.args.minutes} min against a faulty JumpCloud", flush=True)
         self.simulator.chaos.latency = 0.3
         self.simulator.chaos.rate_429 = 0.3
@@ -241,7 +244,7 @@ class Drill:
                 del self.stack.processes[index]
                 break
         time.sleep(1)  # a supervisor restarts it a moment later
-        threads = {"control": 4, "revoker": 16, "granter": 16}[name]
+        threads = {"control": 4, "revoker": REVOKE_THREADS, "granter": GRANT_THREADS}[name]
         queues = {"control": "control,celery", "revoker": "revoke", "granter": "grant"}[name]
         self.stack.start_worker(name, queues, threads=threads, beat=name == "control")
 
@@ -336,6 +339,7 @@ class Drill:
             "user_revokes": len(self.revoked_at),
             "calls": len(self.simulator.arrivals),
             "calls_inside_retry_after": self.simulator.calls_inside_retry_after(),
+            "calls_inside_retry_after_detail": self.simulator.inside_details(t0),
             "stuck": len(stuck),
             "settled_seconds_after_faults": round(settled, 1) if settled is not None else None,
             "states": dict(by_state),
@@ -443,6 +447,16 @@ def _recording_simulator():
                     for access_id, r in self.access_requests.items()
                     if r["accessState"] == "granted" and self._marker_of(r)
                 }
+
+        def inside_details(self, t0: float) -> list[str]:
+            """When, and which, calls arrived inside an open Retry-After window (for the JSON)."""
+            with self.lock:
+                windows = list(self.retry_windows)
+                return [
+                    f"{at - t0:7.2f} s {method} {path}"
+                    for at, method, path in self.arrivals
+                    if any(start < at < end for start, end in windows)
+                ][:100]
 
         def duplicates(self) -> int:
             with self.lock:

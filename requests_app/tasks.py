@@ -8,6 +8,7 @@ sweep re-drives it if this message is lost.
 from __future__ import annotations
 
 import math
+import threading
 
 from celery import shared_task
 from django.conf import settings
@@ -72,6 +73,7 @@ def schedule_expiry(elevation) -> None:
 # Expiries due within one tick share one run of expire_due (which takes every due row, in batches).
 EXPIRY_TICK_SECONDS = 0.25
 _queued_ticks: dict[int, float] = {}
+_queued_ticks_lock = threading.Lock()  # the provider workers run a thread pool
 
 
 def schedule_expiry_run(expires_at) -> bool:
@@ -81,10 +83,12 @@ def schedule_expiry_run(expires_at) -> bool:
     """
     tick = math.ceil(expires_at.timestamp() / EXPIRY_TICK_SECONDS)
     at = now().timestamp()
-    if tick in _queued_ticks:
-        return False
-    for old in [t for t, queued_at in _queued_ticks.items() if queued_at < at - 3600]:
-        del _queued_ticks[old]
+    with _queued_ticks_lock:
+        if tick in _queued_ticks:
+            return False
+        for old in [t for t, queued_at in _queued_ticks.items() if queued_at < at - 3600]:
+            del _queued_ticks[old]
     expire_due.apply_async(countdown=max(0.0, tick * EXPIRY_TICK_SECONDS - at))
-    _queued_ticks[tick] = at  # only once sent: a failed publish is tried again by the next sweep
+    with _queued_ticks_lock:
+        _queued_ticks[tick] = at  # only once sent: a failed publish is tried again by the next sweep
     return True

@@ -2,7 +2,7 @@
 
 from requests_app.models.attestations import Attestation
 from requests_app.models.audit import AuditChainHead, AuditCheckpoint, AuditEvent
-from requests_app.models.connections import ProviderConnection
+from requests_app.models.connections import ProviderConnection, ProviderPause
 from requests_app.models.demo import DemoGrant
 from requests_app.models.devices import Device, ProviderIdentity
 from requests_app.models.elevations import Approval, Elevation, Heartbeat
@@ -30,6 +30,7 @@ __all__ = [
     "Policy",
     "ProviderConnection",
     "ProviderIdentity",
+    "ProviderPause",
     "ReviewItem",
     "User",
     "UserAuthorization",

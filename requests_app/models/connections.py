@@ -38,3 +38,17 @@ class ProviderConnection(models.Model):
         from requests_app.providers.registry import provider_for
 
         return provider_for(self)
+
+
+class ProviderPause(models.Model):
+    """A provider connection paused until `until` (a 429's Retry-After, a run of 5xx): no call on it
+    before then, from any process (providers/gate.py). Kept in PostgreSQL so that losing Redis
+    (a restart, a flush) never loses a pause the vendor asked for. `key` is a digest of the
+    connection's base URL and credentials, never the credentials."""
+
+    key = models.CharField(max_length=40, primary_key=True)
+    label = models.CharField(max_length=200, blank=True)
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.label or self.key} paused until {self.until:%H:%M:%S}"

@@ -164,8 +164,10 @@ class Provider:
     def extend(self, reference: str, expires_at: datetime) -> GrantResult | None:
         raise NotImplementedError
 
-    def revoke(self, reference: str) -> None:
-        """Revoke early. A grant that is already gone counts as revoked (no error)."""
+    def revoke(self, reference: str) -> bool | None:
+        """Revoke early. A grant that is already gone counts as revoked (no error). Return False
+        while the provider has accepted the revoke but not yet confirmed it (asynchronous
+        platforms): the engine keeps the elevation revoking and calls again in a few seconds."""
         raise NotImplementedError
 
     def test_connection(self) -> list[CheckResult]:
@@ -269,9 +271,9 @@ def send(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any) 
         raise ProviderError(
             f"{what}: the connection to the provider broke ({type(exc).__name__})", may_have_applied=applies
         ) from exc
-    counters.provider_call(connection.label, str(response.status_code), time.monotonic() - started)
     retry_after = retry_after_seconds(response) if response.status_code in (429, 503) else None
     gate.after_answer(connection, response.status_code, retry_after)
+    counters.provider_call(connection.label, str(response.status_code), time.monotonic() - started)
     if response.status_code >= 400:
         error = error_from_response(response, what)
         error.may_have_applied = applies and response.status_code >= 500

@@ -23,9 +23,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+
+from requests_app.models import ProviderPause
 
 log = logging.getLogger(__name__)
 
@@ -111,22 +115,6 @@ def coordination_redis() -> redis.Redis:
         return _client
 
 
-def _pause_key(connection: Connection) -> str:
-    return f"elevate:gate:{connection.key}:pause"
-
-
-# Raise a pause to `until` (ms since the epoch) unless a later one is already set: concurrent 429s
-# must never shorten each other's windows.
-_EXTEND_PAUSE = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local untilms = tonumber(ARGV[1])
-if untilms > current then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', math.max(1, untilms - tonumber(ARGV[2])) + 1000)
-  return untilms
-end
-return current
-"""
-
 # A token bucket of `rate` per second holding at most one second's worth; grants leave `reserve`
 # tokens for revokes. Returns {granted, milliseconds until a token would be available}.
 _TAKE_TOKEN = """
@@ -156,20 +144,22 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-# This process's own memory of the pauses it saw: still honoured while Redis is away or was flushed.
+# This process's own memory of the pauses it saw (ms since the epoch): no query while it lasts.
 _local_pauses: dict[str, int] = {}
 
 
 def _paused_for(connection: Connection) -> float:
+    """Seconds left of the connection's pause: this process's memory, else the database's."""
+    now_ms = _now_ms()
     local = _local_pauses.get(connection.key, 0)
-    try:
-        value = coordination_redis().get(_pause_key(connection))
-    except redis.RedisError:
-        value = None
-        if local <= _now_ms():
-            raise
-    until = max(local, int(value) if value else 0)
-    return max(0.0, (until - _now_ms()) / 1000)
+    if local > now_ms:
+        return (local - now_ms) / 1000
+    row = ProviderPause.objects.filter(key=connection.key).values_list("until", flat=True).first()
+    if row is None:
+        return 0.0
+    until = int(row.timestamp() * 1000)
+    _local_pauses[connection.key] = until
+    return max(0.0, (until - now_ms) / 1000)
 
 
 def _take_token(connection: Connection) -> float:
@@ -185,57 +175,92 @@ def _take_token(connection: Connection) -> float:
 
 
 def _must_wait(connection: Connection) -> float:
+    paused = _paused_for(connection)
+    if paused:
+        return paused
     try:
-        return _paused_for(connection) or _take_token(connection)
+        return _take_token(connection)
     except redis.RedisError as exc:
-        log.warning("provider gate: Redis unavailable, calling without the shared back-off (%s)", exc)
+        log.warning("provider gate: Redis unavailable, calling without the request budget (%s)", exc)
         return 0.0
 
 
 def before_call(connection: Connection) -> None:
     """Wait for the connection's pause to pass (a thread is cheap; a re-queue costs a broker round
     trip and loses the step's place), or raise Paused when it is longer than the step may wait.
-    Web requests never wait. Grants come back a little after the pause ends, so the revokes
+    Web requests never wait. Grants come back a moment after the pause ends, so the revokes
     waiting for the same pause go first."""
     max_wait = 0.0 if remaining_budget() is not None else float(settings.ELEVATE_GATE_MAX_WAIT_SECONDS)
+    _settle(connection)
     waited = 0.0
     while (wait := _must_wait(connection)) > 0:
         if current_urgency() != REVOKE:
-            wait += random.uniform(0.2, 1.0)  # jitter: revokes first, and no thundering herd
+            # Just after the revokes, and all within the first answer's latency: a pause usually
+            # ends in another 429, and a call sent after that answer came back would wait again.
+            wait += random.uniform(0.05, 0.25)
         if waited + wait > max_wait:
             raise Paused(wait)
         time.sleep(wait)
         waited += wait
 
 
+# Answers to one burst of calls arrive together: a step that got its answer must not send its next
+# call before a 429 answered to another thread at the same instant has been written down.
+SETTLE_SECONDS = 0.03
+_answered = threading.local()
+
+
+def _settle(connection: Connection) -> None:
+    last = getattr(_answered, "at", {}).get(connection.key)
+    if last is not None and (since := time.monotonic() - last) < SETTLE_SECONDS:
+        time.sleep(SETTLE_SECONDS - since)
+
+
 def after_answer(connection: Connection, status: int | None, retry_after: float | None) -> None:
     """Open or extend the connection's pause after a 429 or a run of 5xx; a success ends the run."""
+    if not hasattr(_answered, "at"):
+        _answered.at = {}
+    _answered.at[connection.key] = time.monotonic()
+    if status == 429:
+        _pause(connection, retry_after if retry_after is not None else DEFAULT_RETRY_AFTER)
+        return
     try:
         client = coordination_redis()
         run_key = f"elevate:gate:{connection.key}:errors"
-        if status == 429:
-            _pause(client, connection, retry_after if retry_after is not None else DEFAULT_RETRY_AFTER)
-        elif status is not None and status >= 500:
+        if status is not None and status >= 500:
             run = client.incr(run_key)
             client.expire(run_key, 60)
             if run >= SERVER_ERROR_RUN:
-                seconds = min(SERVER_ERROR_PAUSE_MAX, 2.0 ** (run - SERVER_ERROR_RUN))
-                _pause(client, connection, max(seconds, retry_after or 0.0))
+                _pause(connection, max(min(SERVER_ERROR_PAUSE_MAX, 2.0 ** (run - SERVER_ERROR_RUN)), retry_after or 0))
         elif status is not None and status < 400:
             client.delete(run_key)
     except redis.RedisError as exc:
-        log.warning("provider gate: could not record the answer in Redis (%s)", exc)
+        log.warning("provider gate: could not count the connection's server errors (%s)", exc)
 
 
-def _pause(client: redis.Redis, connection: Connection, seconds: float) -> None:
-    now_ms = _now_ms()
-    until = now_ms + int(seconds * 1000)
-    _local_pauses[connection.key] = max(_local_pauses.get(connection.key, 0), until)
-    client.eval(_EXTEND_PAUSE, 1, _pause_key(connection), until, now_ms)
+def _pause(connection: Connection, seconds: float) -> None:
+    """Extend the pause to now + `seconds` unless a later one is set: a conditional UPDATE, so
+    concurrent 429s never shorten each other's windows. (Provider calls run outside transactions;
+    should a caller's roll back, this process's memory still holds the pause.)"""
+    until_ms = _now_ms() + int(seconds * 1000)
+    _local_pauses[connection.key] = max(_local_pauses.get(connection.key, 0), until_ms)
+    until = datetime.fromtimestamp(until_ms / 1000, tz=UTC)
+    pauses = ProviderPause.objects.filter(key=connection.key)
+    try:
+        if pauses.filter(until__lt=until).update(until=until):
+            return
+        try:
+            with transaction.atomic():
+                ProviderPause.objects.create(key=connection.key, label=connection.label, until=until)
+        except IntegrityError:  # it exists (a later pause, or created meanwhile): extend it if ours is later
+            pauses.filter(until__lt=until).update(until=until)
+    except DatabaseError as exc:
+        log.warning("provider gate: could not store the pause (%s)", exc)
 
 
 def forget_pauses() -> None:
-    """Drop every pause, budget and error run (tests; an operator after fixing a connection)."""
+    """Forget this process's memory of pauses, and the budgets and error runs in Redis (tests).
+    Pauses stored in the database end by themselves when their time is up."""
     _local_pauses.clear()
     try:
         client = coordination_redis()
@@ -243,16 +268,13 @@ def forget_pauses() -> None:
         if keys:
             client.delete(*keys)
     except redis.RedisError as exc:
-        log.warning("provider gate: could not clear the pauses in Redis (%s)", exc)
+        log.warning("provider gate: could not clear the budgets in Redis (%s)", exc)
 
 
 def paused_connections() -> dict[str, float]:
-    """Seconds of pause left per connection key (for /metrics)."""
-    client = coordination_redis()
-    result = {}
-    for key in client.scan_iter(match="elevate:gate:*:pause", count=500):
-        name = key.decode().split(":")[2]
-        value = client.get(key)
-        if value:
-            result[name] = max(0.0, (int(value) - _now_ms()) / 1000)
-    return result
+    """Seconds of pause left per connection label (for /metrics)."""
+    now = datetime.now(tz=UTC)
+    return {
+        label or key: max(0.0, (until - now).total_seconds())
+        for key, label, until in ProviderPause.objects.filter(until__gt=now).values_list("key", "label", "until")
+    }

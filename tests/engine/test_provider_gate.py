@@ -10,10 +10,12 @@ import pytest
 import redis
 from django.conf import settings
 
+from helpers import wait_for
 from requests_app.providers import base, gate
 from requests_app.providers.simulator import Response, Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.django_db
 
 
 class Echo(Simulator):
@@ -54,12 +56,25 @@ while time.monotonic() < deadline:
 """
 
 
-def test_one_429_pauses_every_process_on_that_connection_until_retry_after(echo):
+def test_one_429_pauses_every_process_on_that_connection_until_retry_after(echo, transactional_db):
+    from django.db import connection
+
+    db = connection.settings_dict
     echo.add_fault(method="POST", path="/grant", status=429, retry_after="2", times=1)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "REDIS_URL": settings.REDIS_URL}
-    callers = [
-        subprocess.Popen([sys.executable, "-c", CALLER, echo.base_url, "4"], cwd=ROOT, env=env) for _ in range(2)
-    ]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "REDIS_URL": settings.REDIS_URL,
+        "DATABASE_URL": "postgres://{}@{}:{}/{}".format(
+            db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432, db["NAME"]
+        ),
+    }
+    command = [sys.executable, "-c", CALLER, echo.base_url, "4"]
+    callers = [subprocess.Popen(command, cwd=ROOT, env=env)]
+    # The second process starts once the first has had its 429: it never saw that answer.
+    wait_for(lambda: echo.retry_windows, 30, interval=0.01, message="the first 429")
+    time.sleep(0.2)
+    callers.append(subprocess.Popen(command, cwd=ROOT, env=env))
     for caller in callers:
         assert caller.wait(30) == 0
     assert len(echo.retry_windows) == 1
@@ -132,11 +147,18 @@ def test_revokes_keep_a_reserve_of_the_request_budget(echo, settings):
     assert time.monotonic() - started >= 0.2, "the next grant waited for the budget to refill"
 
 
-def test_without_redis_calls_go_through_unthrottled(echo, monkeypatch):
+def test_without_redis_pauses_still_hold_and_calls_go_through(echo, monkeypatch):
     unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     monkeypatch.setattr(gate, "coordination_redis", lambda: unreachable)
     client = base.http_client(echo.base_url, {"x-api-key": "k1"})
     assert base.send(client, "POST", "/grant", "grant").status_code == 201
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="30", times=1)
+    with pytest.raises(base.ProviderError):
+        base.send(client, "POST", "/grant", "grant")
+    gate._local_pauses.clear()  # another process, which did not see the 429: the database says so
+    with pytest.raises(base.ProviderError) as paused:
+        base.send(client, "POST", "/grant", "grant")
+    assert paused.value.gated and len(echo.arrivals) == 2
 
 
 def test_connection_keys_never_carry_the_credentials():
