@@ -10,7 +10,7 @@ import requests_app.crypto
 class Migration(migrations.Migration):
     dependencies = [
         ("integrations", "0003_jira_reporter_verification"),
-        ("requests_app", "0011_elevation_source_slack"),
+        ("requests_app", "0012_elevation_source_slack"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0010_api_tokens_and_idempotency_keys"),
+        ("requests_app", "0011_api_tokens_and_idempotency_keys"),
     ]
 
     operations = [

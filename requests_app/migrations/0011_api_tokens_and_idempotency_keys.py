@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0009_audit_refuse_truncate"),
+        ("requests_app", "0010_provider_pauses"),
     ]
 
     operations = [

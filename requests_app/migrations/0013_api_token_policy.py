@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0011_elevation_source_slack"),
+        ("requests_app", "0012_elevation_source_slack"),
     ]
 
     operations = [
