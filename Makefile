@@ -11,14 +11,16 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	SECRET_KEY=test-only-secret-key-not-for-production-0123456789abcdefghijklmnop \
 	ELEVATE_HTTPS=false DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: help install run test lint fmt check services bench bench-quick chaos clean
+.PHONY: help install lock run test lint fmt check services bench bench-quick chaos clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+# Two locks from pyproject.toml: requirements.lock (runtime: what the Docker image installs) and
+# requirements-dev.lock (runtime + tests, lint, types + `make run`'s broker and process runner).
+$(STAMP): requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
@@ -29,6 +31,11 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $(NODE_STAMP)
 
 install: $(STAMP) $(NODE_STAMP) ## Create .venv and node_modules and install the locked dependencies
+
+lock: ## Regenerate both locks after a change to pyproject.toml (keeps every other pin)
+	@test -x $(BIN)/uv || $(BIN)/pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra run --python-version 3.11 --generate-hashes -o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
 
 run: $(STAMP) ## Run the portal (embedded: SQLite, demo provider, embedded broker) on http://127.0.0.1:8000
 	@$(BIN)/python manage.py migrate --noinput -v0
@@ -42,9 +49,10 @@ test: install services ## Run the whole test suite on PostgreSQL and Redis (star
 services: ## Start PostgreSQL and Redis on 127.0.0.1 if they are not answering
 	@bash scripts/services.sh
 
-lint: install ## ruff lint and format check, Django checks, missing migrations
+lint: install ## ruff lint and format check, mypy (django-stubs) on requests_app, portal and elevate_cli, Django checks, missing migrations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run -v0
 

@@ -286,7 +286,7 @@ def _audit_events(count: int, elevations: list[tuple[int, int, str]], end=None) 
     """`count` events one second apart ending at `end` (default now), after any existing ones."""
     if count <= 0:
         return
-    from requests_app.auditing.generator import append_events, synthetic_events
+    from bench.audit_chain import append_events, synthetic_events
 
     end = end or timezone.now()
     start = end - timedelta(seconds=count)

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import click
 
-from elevate_cli.base import State, cli, handled, json_option
+from elevate_cli.base import cli, current_state, handled, json_option
 from elevate_cli.elevations import resolve
 from elevate_cli.output import emit_json, local_time, table
-
-
-def _state() -> State:
-    return click.get_current_context().find_object(State)
 
 
 @cli.command(epilog="\b\nExamples:\n  elevate approvals\n  elevate approvals --json")
@@ -18,8 +14,8 @@ def _state() -> State:
 @handled
 def approvals() -> None:
     """Requests waiting for your decision, oldest first."""
-    rows = _state().api().get("approvals")
-    if _state().as_json:
+    rows = current_state().api().get("approvals")
+    if current_state().as_json:
         return emit_json(rows)
     shown = [{**row, "decide_by": local_time(row["decide_by"]), "for": f"{row['requested_minutes']}m"} for row in rows]
     columns = [("ID", "id"), ("WHO", "beneficiary"), ("TARGET", "target"), ("FOR", "for")]
@@ -27,9 +23,9 @@ def approvals() -> None:
 
 
 def _decide(verb: str, elevation_id: str, reason: str) -> None:
-    api = _state().api()
+    api = current_state().api()
     elevation = api.post(f"approvals/{resolve(api, elevation_id, path='approvals')}/{verb}", {"reason": reason})
-    if _state().as_json:
+    if current_state().as_json:
         return emit_json(elevation)
     click.echo(f"{verb.capitalize()}d: {elevation['beneficiary']} on {elevation['target']} ({elevation['state']}).")
 

@@ -39,6 +39,13 @@ class State:
         return Api(settings.url, settings.token)
 
 
+def current_state() -> State:
+    """The options of this run (cli() makes them before any command runs)."""
+    state = click.get_current_context().find_object(State)
+    assert state is not None
+    return state
+
+
 @click.group(epilog=EPILOG)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (for scripts).")
 @click.version_option(package_name="elevate", prog_name="elevate")
@@ -54,7 +61,7 @@ def json_option(command):
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
     @functools.wraps(command)
     def wrapper(*args, as_json: bool = False, **kwargs):
-        state = click.get_current_context().find_object(State)
+        state = current_state()
         state.as_json = state.as_json or as_json
         return command(*args, **kwargs)
 
@@ -69,7 +76,7 @@ def handled(command):
         try:
             return command(*args, **kwargs)
         except ApiError as exc:
-            state = click.get_current_context().find_object(State)
+            state = current_state()
             if state is not None and state.as_json:
                 emit_json({"error": exc.message, "errors": exc.errors, "exit_code": exc.exit_code})
             click.echo(f"elevate: {exc.message}", err=True)
@@ -95,7 +102,7 @@ def login(url: str, token: str | None) -> None:
     token, url = token.strip(), url.rstrip("/")
     me = Api(url, token).get("me")
     where = config.save(url, token)
-    state = click.get_current_context().find_object(State)
+    state = current_state()
     if state.as_json:
         emit_json(me)
         return

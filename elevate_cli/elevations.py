@@ -8,17 +8,13 @@ import uuid
 import click
 
 from elevate_cli import exits
-from elevate_cli.base import State, cli, handled, json_option
+from elevate_cli.base import cli, current_state, handled, json_option
 from elevate_cli.client import Api, ApiError
 from elevate_cli.durations import Duration
 from elevate_cli.output import ELEVATION_COLUMNS, describe, elevation_rows, emit_json, local_time, table
 from elevate_cli.waiting import wait_until_settled
 
 ENDED_WITHOUT_RIGHTS = {"denied", "failed", "cancelled"}
-
-
-def _state() -> State:
-    return click.get_current_context().find_object(State)
 
 
 def resolve(api: Api, given: str, *, path: str = "elevations", **params) -> str:
@@ -41,8 +37,8 @@ def resolve(api: Api, given: str, *, path: str = "elevations", **params) -> str:
 @handled
 def devices() -> None:
     """List the devices you may ask admin rights on."""
-    rows = _state().api().get("devices")
-    if _state().as_json:
+    rows = current_state().api().get("devices")
+    if current_state().as_json:
         return emit_json(rows)
     table(rows, [("HOSTNAME", "hostname"), ("OS", "os"), ("PROVIDER", "provider"), ("ID", "id")])
 
@@ -62,7 +58,7 @@ def devices() -> None:
 @handled
 def request(device: str, minutes: int, reason: str, ticket: str, wait: bool, timeout: int) -> None:
     """Ask for admin rights on DEVICE (hostname or id). A live elevation there is extended instead."""
-    api = _state().api()
+    api = current_state().api()
     body = {"device": device, "minutes": minutes, "reason": reason, "ticket": ticket}
     elevation = api.post("elevations", body)
     if wait:
@@ -80,7 +76,7 @@ def request(device: str, minutes: int, reason: str, ticket: str, wait: bool, tim
 
 
 def _report(elevation: dict) -> None:
-    if _state().as_json:
+    if current_state().as_json:
         return emit_json(elevation)
     if elevation.get("outcome") == "extended":
         click.echo(f"You already had admin rights on {elevation['target']}: they were extended instead.")
@@ -96,17 +92,17 @@ def _report(elevation: dict) -> None:
 @handled
 def status(elevation_id: str | None, everything: bool) -> None:
     """Your live elevations, or one elevation in detail."""
-    api = _state().api()
+    api = current_state().api()
     if elevation_id:
         elevation = api.get(f"elevations/{resolve(api, elevation_id, state='live')}")
-        if _state().as_json:
+        if current_state().as_json:
             return emit_json(elevation)
         for label, key in (("ID", "id"), ("Target", "target"), ("State", "state"), ("Reason", "reason")):
             click.echo(f"{label + ':':9} {elevation[key]}")
         click.echo(f"{'Expires:':9} {local_time(elevation['expires_at'])}")
         return
     rows = api.get("elevations", state=None if everything else "live")["results"]
-    if _state().as_json:
+    if current_state().as_json:
         return emit_json(rows)
     table(elevation_rows(rows), ELEVATION_COLUMNS)
 
@@ -119,11 +115,11 @@ def status(elevation_id: str | None, everything: bool) -> None:
 @handled
 def extend(elevation_id: str, minutes: int, reason: str) -> None:
     """Push an elevation's expiry later."""
-    api = _state().api()
+    api = current_state().api()
     elevation = api.post(
         f"elevations/{resolve(api, elevation_id, state='live')}/extend", {"minutes": minutes, "reason": reason}
     )
-    if _state().as_json:
+    if current_state().as_json:
         return emit_json(elevation)
     click.echo(f"Extended: admin rights on {elevation['target']} until {local_time(elevation['expires_at'])}.")
 
@@ -135,9 +131,9 @@ def extend(elevation_id: str, minutes: int, reason: str) -> None:
 @handled
 def revoke(elevation_id: str, reason: str) -> None:
     """End an elevation now (a request not yet granted is cancelled)."""
-    api = _state().api()
+    api = current_state().api()
     elevation = api.post(f"elevations/{resolve(api, elevation_id, state='live')}/revoke", {"reason": reason})
-    if _state().as_json:
+    if current_state().as_json:
         return emit_json(elevation)
     ended = "Cancelled" if elevation["state"] == "cancelled" else "Revoking"
     click.echo(f"{ended}: {elevation['target']}.")

@@ -8,6 +8,7 @@ production stack; then SECRET_KEY is required and `manage.py check --deploy` is 
 from __future__ import annotations
 
 import secrets
+from importlib.metadata import version as _package_version
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,9 @@ if not DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 ELEVATE_BASE_URL = (env_str("ELEVATE_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+# Names this deployment in cache keys of rendered HTML (audit rows): a deploy never serves the
+# previous release's markup. Set it to the image tag or commit; unset, the package version.
+ELEVATE_RELEASE = env_str("ELEVATE_RELEASE") or _package_version("elevate")
 
 # ---------------------------------------------------------------------------------------------
 # Applications
@@ -132,7 +136,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "elevate.sqlite3",
+            "NAME": str(VAR_DIR / "elevate.sqlite3"),
             # Web, worker and beat share the file: take the write lock up front and wait for it.
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }
@@ -206,6 +210,9 @@ ELEVATE_HEARTBEAT_STALE_SECONDS = env_int("ELEVATE_HEARTBEAT_STALE_SECONDS", 60)
 ELEVATE_STEP_LEASE_SECONDS = env_int("ELEVATE_STEP_LEASE_SECONDS", 60)
 # A revoke whose worker died is taken over after this long (one call, bounded by the HTTP timeout).
 ELEVATE_REVOKE_LEASE_SECONDS = env_int("ELEVATE_REVOKE_LEASE_SECONDS", 15)
+# Provider calls of expiry batches in flight at once per revoke worker process (a burst of
+# expiries is revoked in parallel; each call may also open a database connection).
+ELEVATE_REVOKE_CALLS_AT_ONCE = env_int("ELEVATE_REVOKE_CALLS_AT_ONCE", 32)
 ELEVATE_GRANT_MAX_ATTEMPTS = env_int("ELEVATE_GRANT_MAX_ATTEMPTS", 6)
 ELEVATE_REVOKE_ALERT_ATTEMPTS = env_int("ELEVATE_REVOKE_ALERT_ATTEMPTS", 3)
 ELEVATE_RETRY_BASE_SECONDS = env_int("ELEVATE_RETRY_BASE_SECONDS", 5)
@@ -349,7 +356,12 @@ MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Elevate")
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=DEBUG)
 ELEVATE_MFA_REQUIRED_ROLES = env_list("ELEVATE_MFA_REQUIRED_ROLES", ["helpdesk", "admin"])
-ELEVATE_MFA_REQUIRED_PATHS = env_list("ELEVATE_MFA_REQUIRED_PATHS", ["/helpdesk/", "/approvals/", "/admin/"])
+# The staff pages. The audit, review, evidence and overdue-attestation pages show other people's
+# elevations (reasons, timelines): staff read them with MFA, as they act on them.
+ELEVATE_MFA_REQUIRED_PATHS = env_list(
+    "ELEVATE_MFA_REQUIRED_PATHS",
+    ["/helpdesk/", "/approvals/", "/admin/", "/audit/", "/reviews/", "/evidence/", "/attestations/overdue/"],
+)
 # Step-up: asking for an elevation needs a sign-in (or re-authentication) at most this old. 0: off.
 ELEVATE_STEP_UP_SECONDS = env_int("ELEVATE_STEP_UP_SECONDS", 3600)
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("ACCOUNT_REAUTHENTICATION_TIMEOUT", 300)

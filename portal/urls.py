@@ -6,7 +6,7 @@ from portal import health
 from requests_app.metrics import metrics_view
 
 # The admin signs in through allauth too, so its MFA step and the local-login policy apply there.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

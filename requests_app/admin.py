@@ -25,7 +25,7 @@ from requests_app.providers.sailpoint.admin import UserAuthorizationAdmin
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Elevate", {"fields": ("timezone", "manager")}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Elevate", {"fields": ("timezone", "manager")}))
     list_display = ("email", "username", "first_name", "last_name", "is_staff")
     search_fields = ("email", "username", "first_name", "last_name")
     list_filter = (*BaseUserAdmin.list_filter, ("manager", admin.RelatedOnlyFieldListFilter))
@@ -109,13 +109,8 @@ class DeviceAdmin(admin.ModelAdmin):
     filter_horizontal = ("users",)
 
 
-@admin.register(Elevation)
-class ElevationAdmin(admin.ModelAdmin):
-    """Read-only: elevations change only through the lifecycle services."""
-
-    list_display = ("public_id", "beneficiary", "target_label", "state", "expires_at")
-    list_filter = ("state", "source")
-    search_fields = ("beneficiary__email", "target_label", "public_id")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Listed, never edited here: these rows change only through the services."""
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -127,8 +122,17 @@ class ElevationAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(Elevation)
+class ElevationAdmin(ReadOnlyAdmin):
+    """Elevations change only through the lifecycle services."""
+
+    list_display = ("public_id", "beneficiary", "target_label", "state", "expires_at")
+    list_filter = ("state", "source")
+    search_fields = ("beneficiary__email", "target_label", "public_id")
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(ElevationAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "at", "actor_label", "action", "target_label")
     list_filter = ("action",)
     search_fields = ("actor_label", "target_label", "action")
@@ -139,21 +143,21 @@ admin.site.register(UserAuthorization, UserAuthorizationAdmin)
 
 # After use: written only by their services (which audit every step); the admin shows them.
 @admin.register(Attestation)
-class AttestationAdmin(ElevationAdmin):
+class AttestationAdmin(ReadOnlyAdmin):
     list_display = ("elevation", "required", "due_at", "attested_at", "blocks_requests")
     list_filter = ("required", "blocks_requests")
     search_fields = ("elevation__beneficiary__email", "text", "ticket_ref")
 
 
 @admin.register(ReviewItem)
-class ReviewItemAdmin(ElevationAdmin):
+class ReviewItemAdmin(ReadOnlyAdmin):
     list_display = ("elevation", "origin", "status", "decided_by", "created_at")
     list_filter = ("origin", "status")
     search_fields = ("elevation__beneficiary__email", "comment", "raised_comment")
 
 
 @admin.register(EvidencePack)
-class EvidencePackAdmin(ElevationAdmin):
+class EvidencePackAdmin(ReadOnlyAdmin):
     list_display = ("period_label", "requested_by", "status", "sha256", "created_at")
     list_filter = ("status",)
     search_fields = ("period_label", "requested_by__email", "sha256")

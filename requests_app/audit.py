@@ -1,4 +1,5 @@
-"""Writing and checking the audit trail (append-only, hash-chained).
+"""The audit trail's writer (append-only, hash-chained); the tables are models/audit_trail.py,
+the auditor's side (verify, dashboard, export) is the auditing package.
 
 `record()` is the only writer. Who did it, from which IP and user agent, comes from the
 request context the middleware sets, or from `acting_as()` in tasks and commands.
@@ -18,6 +19,9 @@ from datetime import UTC
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
+
+from requests_app.clock import now
+from requests_app.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
 
@@ -92,7 +96,7 @@ def _target_fields(target: Any) -> tuple[str, str, str]:
         return "", "", ""
     if isinstance(target, models.Model):
         ident = getattr(target, "public_id", None) or target.pk
-        return target._meta.model_name, str(ident), str(target)[:255]
+        return target._meta.model_name or "", str(ident), str(target)[:255]
     return type(target).__name__, "", str(target)[:255]
 
 
@@ -127,9 +131,6 @@ def record(
 def record_many(specs: list[EventSpec]) -> list:
     """Append events to the chain in order, in one insert: the chain head is locked, read and
     moved once for the batch (inside the caller's transaction, if any)."""
-    from requests_app.clock import now
-    from requests_app.models import AuditChainHead, AuditEvent
-
     context = current_context()
     at = now().astimezone(UTC)
     with transaction.atomic():

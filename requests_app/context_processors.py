@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from requests_app.permissions import ACT_FOR_OTHERS, APPROVE, VIEW_AUDIT
+
 
 def portal(request):
     """Role flags for the navigation (the server checks permissions again on every action)."""
@@ -7,7 +9,7 @@ def portal(request):
     if user is None or not user.is_authenticated:
         return {}
     return {
-        "is_helpdesk": user.has_perm("requests_app.act_for_others"),
-        "is_approver": user.has_perm("requests_app.approve_elevation"),
-        "is_auditor": user.has_perm("requests_app.view_audit"),
+        "is_helpdesk": user.has_perm(ACT_FOR_OTHERS),
+        "is_approver": user.has_perm(APPROVE),
+        "is_auditor": user.has_perm(VIEW_AUDIT),
     }

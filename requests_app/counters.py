@@ -56,7 +56,7 @@ def _observe(pipe, histogram: str, seconds: float) -> None:
 
 def read_histogram(histogram: str) -> tuple[list[tuple[str, int]], float]:
     """Cumulative buckets [(upper bound, count)...] ending with +Inf, and the sum."""
-    raw = {k.decode(): v.decode() for k, v in gate.coordination_redis().hgetall(f"{PREFIX}:hist:{histogram}").items()}
+    raw = {_text(k): _text(v) for k, v in gate.coordination_redis().hgetall(f"{PREFIX}:hist:{histogram}").items()}
     total, buckets = 0, []
     for bound in [*BUCKETS, "+Inf"]:
         total += int(raw.get(str(bound), 0))
@@ -68,6 +68,11 @@ def read_provider_calls() -> dict[tuple[str, str], int]:
     raw = gate.coordination_redis().hgetall(f"{PREFIX}:provider_calls")
     result = {}
     for field, value in raw.items():
-        connection, _, status = field.decode().rpartition("|")
+        connection, _, status = _text(field).rpartition("|")
         result[(connection, status)] = int(value)
     return result
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (the client returns bytes unless told to decode)."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -9,6 +9,7 @@ from django.db import transaction
 from requests_app import audit
 from requests_app.clock import now
 from requests_app.errors import ProviderUnavailable
+from requests_app.identities import identity_for
 from requests_app.models import Device, ProviderConnection, User
 from requests_app.providers.base import ProviderError
 
@@ -21,8 +22,6 @@ def sync_user_devices(*, user: User, connection: ProviderConnection) -> list[Dev
     A device no user is bound to any more, and that the provider no longer lists, is marked
     removed: it can no longer be requested.
     """
-    from requests_app.services import identity_for
-
     identity = identity_for(user=user, connection=connection)
     listed = connection.provider.list_devices(identity.external_id)
     stamp = now()

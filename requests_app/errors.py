@@ -31,3 +31,11 @@ class StaleTransition(PortalError):
 
 class ProviderUnavailable(PortalError):
     """The user or device cannot be used at the provider (no identity, device removed...)."""
+
+
+class SecondFactorRequired(NotAllowed):
+    """The actor's role needs MFA for this and they have none yet (permissions.needs_mfa_for).
+    Uncaught in a view, the MFA middleware sends them to set it up."""
+
+    def __init__(self, message: str = "Your role needs two-factor authentication for this: set it up first.") -> None:
+        super().__init__(message)

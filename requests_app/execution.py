@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -42,6 +44,13 @@ def step_lease() -> timedelta:
 # A revoke is one call (plus a search), so a dead worker's revoke is taken over sooner.
 def revoke_lease() -> timedelta:
     return timedelta(seconds=min(settings.ELEVATE_STEP_LEASE_SECONDS, settings.ELEVATE_REVOKE_LEASE_SECONDS))
+
+
+def _within(lease: timedelta) -> float:
+    """How long a step's provider calls may take in all (waits and in-place retries included):
+    done before its lease runs out, so the sweep never starts a second one beside it."""
+    seconds = lease.total_seconds()
+    return max(0.8 * seconds, seconds - 5)
 
 
 # How soon to ask again about an asynchronous grant the provider has accepted but not confirmed.
@@ -109,7 +118,8 @@ def grant_step(elevation_id: int) -> float | None:
         if elevation.expires_at <= now():
             return _give_up(elevation, "the provider could not grant this before its end time")
         try:
-            with gate.urgency(gate.GRANT):
+            # The claim's lease bounds the step: its calls wait and retry in place within it.
+            with gate.urgency(gate.GRANT), gate.step(_within(step_lease())):
                 state, expires_at = _grant_at_provider(elevation)
         except ProviderError as exc:
             return _grant_failed(elevation, exc)
@@ -409,7 +419,7 @@ def _revoke_claimed(elevation_id: int) -> float | None:
     # Push the sweep's next look past this call, so it does not queue a second revoke meanwhile.
     Elevation.objects.filter(pk=elevation.pk, state=State.REVOKING).update(next_attempt_at=now() + revoke_lease())
     try:
-        with gate.urgency(gate.REVOKE):
+        with gate.urgency(gate.REVOKE), gate.step(_within(revoke_lease())):
             done = _revoke_at_provider(elevation)
     except ProviderError as exc:
         return _revoke_failed(elevation, exc)
@@ -489,17 +499,41 @@ def _revoke_batch(ids: list[int]) -> int:
     claimed = Elevation.objects.select_related("connection", "device", "beneficiary").annotate(
         known_identity=_known_identity()
     )
-    done, retry = [], []
-    with gate.urgency(gate.REVOKE):
-        for elevation in claimed.filter(pk__in=ids, state=State.REVOKING):
-            try:
-                (done if _revoke_at_provider(elevation) else retry).append(elevation)
-            except ProviderError:
-                retry.append(elevation)
-    ended = _end_revoked(done)
-    for elevation in retry:
-        tasks.revoke.delay(elevation.pk)  # the per-row step retries with backoff, polls, and alerts
+    rows = list(claimed.filter(pk__in=ids, state=State.REVOKING))
+    revoked = _revoke_all_at_provider(rows)
+    ended = _end_revoked([e for e in rows if revoked[e.pk]])
+    for elevation in rows:
+        if not revoked[elevation.pk]:
+            tasks.revoke.delay(elevation.pk)  # the per-row step retries with backoff, polls, and alerts
     return ended
+
+
+# Provider calls of expiry batches in flight at once, per worker process: each waits on the
+# network (and on a rate-limited connection's pauses), not on the CPU.
+_batch_calls = threading.BoundedSemaphore(settings.ELEVATE_REVOKE_CALLS_AT_ONCE)
+
+
+def _revoke_all_at_provider(rows: list[Elevation]) -> dict[int, bool]:
+    """Revoke a batch at the provider, many calls at once; {pk: done}. Inside a transaction (an
+    in-process caller holding uncommitted rows) the calls run here, one after another: another
+    thread could not see those rows."""
+
+    def one(elevation: Elevation) -> bool:
+        with _batch_calls:
+            try:
+                with gate.urgency(gate.REVOKE), gate.step(_within(revoke_lease())):
+                    return _revoke_at_provider(elevation)
+            except ProviderError:
+                return False
+            finally:
+                if threading.current_thread() is not caller:
+                    connections.close_all()  # this pool thread's own connections
+
+    caller = threading.current_thread()
+    if len(rows) <= 1 or transaction.get_connection().in_atomic_block:
+        return {elevation.pk: one(elevation) for elevation in rows}
+    with ThreadPoolExecutor(max_workers=min(len(rows), settings.ELEVATE_REVOKE_CALLS_AT_ONCE)) as pool:
+        return dict(zip([e.pk for e in rows], pool.map(one, rows), strict=True))
 
 
 def schedule_upcoming_expiries(at) -> int:
@@ -541,7 +575,8 @@ def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
     if exc.gated:
         delay = exc.retry_after or 1.0
     else:
-        delay = min(backoff_seconds(attempts, exc.retry_after), max(exc.retry_after or 0.0, REVOKE_RETRY_MAX))
+        ceiling = min(REVOKE_RETRY_MAX, 2.0 ** (attempts - 1))
+        delay = max(exc.retry_after or 0.0, random.uniform(0.5, max(0.5, ceiling)))
     fields = {"attempts": attempts, "last_error": exc.message, "next_attempt_at": now() + timedelta(seconds=delay)}
     if attempts >= settings.ELEVATE_REVOKE_ALERT_ATTEMPTS and elevation.alerted_at is None:
         fields["alerted_at"] = now()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from django import forms
-from django.contrib.humanize.templatetags.humanize import naturaltime
 
-from requests_app import identity_problems, policy, selectors
+from requests_app import identity_problems, permissions, policy, selectors
 from requests_app.errors import PortalError
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, Policy, ProviderConnection, User, UserAuthorization
@@ -18,27 +18,11 @@ EXTENDABLE_STATES = frozenset({State.PENDING_APPROVAL, State.APPROVED, State.GRA
 REVOCABLE_STATES = frozenset({State.REQUESTED, State.PENDING_APPROVAL, State.APPROVED, State.GRANTING, State.ACTIVE})
 
 
-def rules_of(elevation: Elevation, chooser: policy.PolicyChooser | None = None) -> Policy:
-    """The elevation's policy; `chooser` (built for its beneficiary) saves the lookup's queries."""
-    if elevation.policy_id:
-        return elevation.policy
-    if chooser is not None:
-        return chooser(elevation.device)
-    return policy.policy_for(elevation.beneficiary, elevation.device)
-
-
-def may_change(user: User, elevation: Elevation) -> bool:
-    """Own elevations (asked for or held); helpdesk may act on anyone's."""
-    if user.pk in (elevation.beneficiary_id, elevation.requester_id):
-        return True
-    return user.has_perm("requests_app.act_for_others")
-
-
 def extend_choices(elevation: Elevation, chooser: policy.PolicyChooser | None = None) -> list[int]:
     """The policy's increments that still fit: none once extensions or the total are used up."""
     if elevation.state not in EXTENDABLE_STATES:
         return []
-    rules = rules_of(elevation, chooser)
+    rules = permissions.policy_of(elevation, chooser)
     if elevation.extensions >= rules.max_extensions:
         return []
     room = rules.max_total_minutes - elevation.total_minutes
@@ -98,19 +82,19 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         if self.is_bound:  # only a post chooses one (an unbound form lists self.devices)
-            self.fields["device"].queryset = selectors.devices_for_user(user)
+            cast(forms.ModelChoiceField, self.fields["device"]).queryset = selectors.devices_for_user(user)
         if live is None:
             live = selectors.my_live_elevations(user)
         self._live_by_device = {e.device_id: e for e in live if e.device_id}
         self._options: list[DeviceOption] | None = None
-        self.devices = selectors.my_devices(user)
+        self.devices = list(selectors.devices_for_user(user))
         # Shared with the page's live rows, so they need no policy queries of their own.
         self.policy_chooser = policy.PolicyChooser(user)
         presets = sorted({m for o in self.device_options for m in self._presets(o.rules)})
         self.presets = presets or self._presets(self.policy_chooser(None))
-        self.fields["minutes"].choices = [(str(m), policy.human_minutes(m)) for m in self.presets] + [
-            (CUSTOM, "Custom")
-        ]
+        cast(forms.ChoiceField, self.fields["minutes"]).choices = [
+            (str(m), policy.human_minutes(m)) for m in self.presets
+        ] + [(CUSTOM, "Custom")]
         self.max_minutes = max((o.rules.max_duration_minutes for o in self.device_options), default=0)
         self.fields["custom_minutes"].widget.attrs["max"] = self.max_minutes or None
         # The box is only offered where a policy allows it; a forged post is refused by the service.
@@ -141,23 +125,6 @@ class RequestForm(forms.Form):
                 for device in self.devices
             ]
         return self._options
-
-    def shown(self) -> tuple | None:
-        """Every value the unbound form's panel shows (views: its cache key); None when the panel
-        shows what only a fresh render has (errors, typed values, the no-devices help)."""
-        if self.is_bound or not self.devices:
-            return None
-        options = tuple(
-            (
-                *(o.device.public_id, o.device.hostname, o.device.os, o.device.os_family, o.device.connection.name),
-                *(o.device.last_contact_at, naturaltime(o.device.last_contact_at) if o.device.last_contact_at else ""),
-                *(tuple(o.rules.allowed_durations), o.rules.max_duration_minutes, o.rules.allow_passwordless),
-                *(o.approval_note, o.live is not None),
-            )
-            for o in self.device_options
-        )
-        chosen = (self.selected_device_id(), self.approval_note, sorted(self.initial.items()))
-        return options, tuple(self.fields["minutes"].choices), self.max_minutes, self.passwordless_possible, chosen
 
     def selected_device_id(self) -> str:
         value = self["device"].value()
@@ -218,7 +185,9 @@ class ExtendForm(forms.Form):
     def __init__(self, *args, elevation: Elevation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         choices = extend_choices(elevation)
-        self.fields["minutes"].choices = [(str(m), policy.human_minutes(m)) for m in choices]
+        cast(forms.TypedChoiceField, self.fields["minutes"]).choices = [
+            (str(m), policy.human_minutes(m)) for m in choices
+        ]
         if not choices:
             self.fields["minutes"].error_messages["invalid_choice"] = "This elevation cannot be extended any further."
 
@@ -228,4 +197,4 @@ class RevokeForm(forms.Form):
 
 
 def first_error(form: forms.Form) -> str:
-    return next((error for errors in form.errors.values() for error in errors), "Check the form.")
+    return next((str(error) for errors in form.errors.values() for error in errors), "Check the form.")

@@ -17,60 +17,26 @@ event is written in the same transaction, so there is never a state change witho
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models, transaction
 
+from requests_app import audit
+from requests_app.clock import now
 from requests_app.errors import InvalidTransition, StaleTransition
-
-if TYPE_CHECKING:
-    from requests_app.models import Elevation
-
-
-class State(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    PENDING_APPROVAL = "pending_approval", "Awaiting approval"
-    APPROVED = "approved", "Queued"
-    GRANTING = "granting", "Granting"
-    ACTIVE = "active", "Active"
-    REVOKING = "revoking", "Revoking"
-    REVOKED = "revoked", "Revoked"
-    EXPIRED = "expired", "Expired"
-    DENIED = "denied", "Denied"
-    CANCELLED = "cancelled", "Cancelled"
-    FAILED = "failed", "Failed"
-
-
-S = State
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.REQUESTED: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.CANCELLED, S.DENIED}),
-    # Self-moves are extensions: the state stays, the expiry moves (and is audited).
-    S.PENDING_APPROVAL: frozenset({S.PENDING_APPROVAL, S.APPROVED, S.DENIED, S.CANCELLED, S.EXPIRED}),
-    S.APPROVED: frozenset({S.APPROVED, S.GRANTING, S.CANCELLED, S.FAILED}),
-    # granting -> revoking: revoked (or expired) while the grant call was still running.
-    S.GRANTING: frozenset({S.GRANTING, S.ACTIVE, S.FAILED, S.REVOKING}),
-    S.ACTIVE: frozenset({S.ACTIVE, S.REVOKING}),
-    # A revoke that fails is retried until it succeeds. Revoking ends in failed only for a grant
-    # given up on, once whatever it may have made at the provider is gone.
-    S.REVOKING: frozenset({S.REVOKED, S.EXPIRED, S.FAILED}),
-    S.REVOKED: frozenset(),
-    S.EXPIRED: frozenset(),
-    S.DENIED: frozenset(),
-    S.CANCELLED: frozenset(),
-    S.FAILED: frozenset(),
-}
-
-LIVE_STATES = frozenset({S.REQUESTED, S.PENDING_APPROVAL, S.APPROVED, S.GRANTING, S.ACTIVE, S.REVOKING})
-TERMINAL_STATES = frozenset(s for s, moves in TRANSITIONS.items() if not moves)
-# States in which something may exist at the provider and must be revoked before the row ends.
-HELD_AT_PROVIDER = frozenset({S.GRANTING, S.ACTIVE, S.REVOKING})
-# States that still change by themselves: the UI keeps polling them.
-CHANGING_STATES = frozenset({S.REQUESTED, S.APPROVED, S.GRANTING, S.REVOKING})
-
-
-def can_transition(from_state: str, to_state: str) -> bool:
-    return to_state in TRANSITIONS.get(from_state, frozenset())
+from requests_app.models import Elevation
+from requests_app.signals import elevation_changed
+from requests_app.states import (  # noqa: F401  (the states are read from here too)
+    CHANGING_STATES,
+    HELD_AT_PROVIDER,
+    LIVE_STATES,
+    TERMINAL_STATES,
+    TRANSITIONS,
+    State,
+    can_transition,
+)
 
 
 def transition(
@@ -104,10 +70,6 @@ def transition_many(
     UPDATE per state moved from, one chained audit insert, one announcement. All or none: if
     any row is no longer in the state its caller loaded, nothing changes (StaleTransition).
     """
-    from requests_app import audit
-    from requests_app.clock import now
-    from requests_app.models import Elevation
-
     if not elevations:
         return []
     for elevation in elevations:
@@ -143,7 +105,7 @@ def transition_many(
                 setattr(elevation, name, value)
         audit.record_many(events)
         for seen, ids in ids_by_seen.values():
-            transaction.on_commit(lambda ids=ids, seen=seen["state"]: _announce(ids, seen, to, action), robust=True)
+            transaction.on_commit(functools.partial(_announce, ids, seen["state"], to, action), robust=True)
     return elevations
 
 
@@ -161,6 +123,7 @@ def _seen_values(elevation: Elevation, fields: dict[str, Any]) -> dict[str, Any]
         if name in UNCOMPARED_FIELDS or name == "state":
             continue
         field = elevation._meta.get_field(name)
+        assert isinstance(field, models.Field)  # a column of the elevation, not a reverse relation
         value = getattr(elevation, field.attname)
         if value is None and isinstance(field, models.JSONField):
             seen[f"{field.attname}__isnull"] = True
@@ -179,8 +142,6 @@ def _plain(value: Any) -> Any:
 
 
 def _announce(elevation_ids: list[int], from_state: str, to_state: str, action: str | None) -> None:
-    from requests_app.signals import elevation_changed
-
     elevation_changed.send(
         sender=State, elevation_ids=elevation_ids, from_state=from_state, to_state=to_state, action=action
     )

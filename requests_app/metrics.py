@@ -26,6 +26,7 @@ from prometheus_client.metrics_core import CounterMetricFamily
 from requests_app import counters
 from requests_app.lifecycle import State
 from requests_app.models import Elevation
+from requests_app.permissions import VIEW_AUDIT
 from requests_app.providers import gate
 from requests_app.selectors import sweep_heartbeat_age
 
@@ -87,7 +88,7 @@ def _allowed(request) -> bool:
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer ") and hmac.compare_digest(header.removeprefix("Bearer "), token):
         return True
-    return request.user.is_authenticated and request.user.has_perm("requests_app.view_audit")
+    return request.user.is_authenticated and request.user.has_perm(VIEW_AUDIT)
 
 
 @require_GET

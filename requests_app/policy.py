@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from requests_app.auth.backends import group_ids
 from requests_app.errors import PolicyViolation
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, Policy, User
-from requests_app.prepared import PreparedQuery
 
 REASON_MAX_LENGTH = 1000
 
@@ -27,14 +25,18 @@ def policy_for(user: User, device: Device | None) -> Policy:
     return PolicyChooser(user)(device)
 
 
+def user_group_ids(user: User) -> set[int]:
+    """The ids of the user's groups (policies name a user group; so do approver rules)."""
+    return set(user.groups.values_list("pk", flat=True))
+
+
 class PolicyChooser:
-    """policy_for() for one user and any of their devices, from one small query (every policy: an
-    admin's handful, cheaper to load whole than to filter) plus the user's groups, which a
-    signed-in request's user already carries (auth.backends.get_user)."""
+    """policy_for() for one user and any of their devices, from two small queries: every policy
+    (an admin's handful, cheaper to load whole than to filter) and the user's group ids."""
 
     def __init__(self, user: User) -> None:
-        self.user_group_ids = group_ids(user)
-        self.policies = _ALL_POLICIES()
+        self.user_group_ids = user_group_ids(user)
+        self.policies = list(Policy.objects.order_by("-priority", "name"))
         self.overrides = [p for p in self.policies if not p.is_default]
         self.default = next((p for p in self.policies if p.is_default), None) or Policy(**BUILT_IN_DEFAULT)
 
@@ -44,9 +46,6 @@ class PolicyChooser:
             if override.user_group_id in self.user_group_ids or override.device_group in device_groups:
                 return override
         return self.default
-
-
-_ALL_POLICIES = PreparedQuery(lambda: Policy.objects.order_by("-priority", "name"))
 
 
 def check_reason(reason: str) -> str:

@@ -12,47 +12,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from requests_app import audit, identity_problems, policy
+from requests_app import audit, permissions, policy
 from requests_app.attestation.services import check_may_request
-from requests_app.auth.sso import address_as_sent
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation, PortalError, ProviderUnavailable, StaleTransition
+from requests_app.identities import cached_identity, identity_for, look_up_identity  # noqa: F401  (services API)
 from requests_app.lifecycle import LIVE_STATES, State, transition
-from requests_app.models import Approval, Device, Elevation, ProviderConnection, ProviderIdentity, User
+from requests_app.models import Approval, Device, Elevation, User
 from requests_app.providers import gate
 from requests_app.providers.base import GrantRequest, ProviderError
-
-# ---------------------------------------------------------------------------------------------
-# Identities
-# ---------------------------------------------------------------------------------------------
-
-
-def cached_identity(user_id: int, connection: ProviderConnection) -> ProviderIdentity | None:
-    """The identity found before, if any (needs only the user's id)."""
-    return ProviderIdentity.objects.filter(user_id=user_id, connection=connection).first()
-
-
-def identity_for(*, user: User, connection: ProviderConnection) -> ProviderIdentity:
-    """The user's id on the provider: cached, else looked up by e-mail and cached."""
-    return cached_identity(user.pk, connection) or look_up_identity(user=user, connection=connection)
-
-
-def look_up_identity(*, user: User, connection: ProviderConnection) -> ProviderIdentity:
-    """Ask the provider for the user's id (by e-mail) and cache it."""
-    try:
-        external_id = connection.provider.lookup_user(address_as_sent(user))
-    except ProviderError as exc:
-        if not exc.permanent:
-            raise  # transient: the caller decides whether to retry or to tell the user
-        message = f"No account for {user.email} was found on {connection.name}: {exc.message}"
-        identity_problems.remember(user_id=user.pk, connection_id=connection.pk, message=message)
-        raise ProviderUnavailable(message) from exc
-    identity, _ = ProviderIdentity.objects.update_or_create(
-        user=user, connection=connection, defaults={"external_id": external_id}
-    )
-    identity_problems.forget(user_id=user.pk, connection_id=connection.pk)
-    return identity
-
 
 # ---------------------------------------------------------------------------------------------
 # Request
@@ -75,8 +43,8 @@ def elevation_request(
 ) -> Elevation:
     """Ask for admin on a device. A live elevation on the same device is extended instead."""
     beneficiary = beneficiary or requester
-    _check_may_act_for(requester, beneficiary)
-    if break_glass and not requester.has_perm("requests_app.break_glass"):
+    permissions.check_may_act_for(requester, beneficiary)
+    if break_glass and not permissions.may_break_glass(requester):
         raise NotAllowed("Only admins may start a break-glass elevation.")
     reason = policy.check_reason(reason)
     _check_device_usable(device, beneficiary)
@@ -235,21 +203,9 @@ def _check_device_usable(device: Device, beneficiary: User) -> None:
         raise NotAllowed(f"{device.hostname} is not one of {beneficiary}'s devices.", field="device")
 
 
-def _check_may_act_for(actor: User, beneficiary: User) -> None:
-    if actor.pk != beneficiary.pk and not actor.has_perm("requests_app.act_for_others"):
-        raise NotAllowed("Only helpdesk may act on someone else's elevation.")
-
-
-def _check_may_change(actor: User, elevation: Elevation) -> None:
-    if actor.pk in (elevation.beneficiary_id, elevation.requester_id):
-        return
-    if not actor.has_perm("requests_app.act_for_others"):
-        raise NotAllowed("Only helpdesk may change someone else's elevation.")
-
-
 def _reason_for_others(actor: User, elevation: Elevation, reason: str) -> str:
     """Helpdesk acting on someone else's elevation must say why."""
-    if actor.pk not in (elevation.beneficiary_id, elevation.requester_id):
+    if not permissions.is_party(actor, elevation):
         return policy.check_reason(reason)
     return (reason or "").strip()[: policy.REASON_MAX_LENGTH]
 
@@ -266,7 +222,7 @@ def elevation_extend(*, elevation: Elevation, actor: User, minutes: int, reason:
     call inside): ten parallel extends must each see the others' committed extensions, or the
     policy's caps would hold only for requests that arrive one at a time.
     """
-    _check_may_change(actor, elevation)
+    permissions.check_may_change(actor, elevation)
     reason = _reason_for_others(actor, elevation, reason)
     for _ in range(3):  # retry when a worker moved the row between our read and our write
         try:
@@ -288,7 +244,7 @@ def _lock_caps_of(beneficiary_id: int) -> None:
 def _extend_once(elevation: Elevation, actor: User, minutes: int, reason: str) -> None:
     if elevation.state not in (State.PENDING_APPROVAL, State.APPROVED, State.GRANTING, State.ACTIVE):
         raise PolicyViolation(f"A {elevation.get_state_display().lower()} elevation cannot be extended.")
-    rules = _rules_of(elevation)
+    rules = permissions.policy_of(elevation)
     policy.check_extension(rules, elevation, minutes)
     policy.check_weekly_cap(rules, elevation.beneficiary, minutes, now())
     base = max(elevation.expires_at, now())
@@ -312,7 +268,7 @@ def _extend_once(elevation: Elevation, actor: User, minutes: int, reason: str) -
 
 def elevation_revoke(*, elevation: Elevation, actor: User, reason: str = "") -> Elevation:
     """End an elevation now: revoke what is granted, cancel what is not yet."""
-    _check_may_change(actor, elevation)
+    permissions.check_may_change(actor, elevation)
     reason = _reason_for_others(actor, elevation, reason)
     for _ in range(3):
         elevation.refresh_from_db()
@@ -351,7 +307,7 @@ def elevations_revoke_all(
     *, actor: User, reason: str, beneficiary: User | None = None, device: Device | None = None
 ) -> list[Elevation]:
     """Bulk revoke (offboarding, incident): every live elevation of a user or of a device."""
-    if not actor.has_perm("requests_app.act_for_others"):
+    if not actor.has_perm(permissions.ACT_FOR_OTHERS):
         raise NotAllowed("Only helpdesk may revoke in bulk.")
     reason = policy.check_reason(reason)
     if beneficiary is None and device is None:
@@ -376,33 +332,13 @@ def elevations_revoke_all(
 # ---------------------------------------------------------------------------------------------
 
 
-def may_approve(user: User, elevation: Elevation) -> bool:
-    if user.pk in (elevation.beneficiary_id, elevation.requester_id):
-        return False
-    rules = _rules_of(elevation)
-    if rules.approval_by_manager and elevation.beneficiary.manager_id == user.pk:
-        return True
-    if rules.approver_group_id:
-        return rules.approver_group_id in _group_ids(user) or user.is_superuser
-    return user.has_perm("requests_app.approve_elevation")
-
-
-def _group_ids(user: User) -> set[int]:
-    """The user's group ids, read once per user object (the approvals queue asks per request)."""
-    ids = getattr(user, "_elevate_group_ids", None)
-    if ids is None:
-        ids = set(user.groups.values_list("pk", flat=True))
-        setattr(user, "_elevate_group_ids", ids)  # noqa: B010  (a cache attribute, not a model field)
-    return ids
-
-
 def elevation_approve(*, elevation: Elevation, approver: User, reason: str = "") -> Elevation:
     """Record an approval; once the policy's number of approvals is reached, queue the grant."""
     with transaction.atomic():
         _check_decidable(elevation, approver)
         _record_decision(elevation, approver, Approval.Decision.APPROVE, reason)
         approvals = elevation.approvals.filter(decision=Approval.Decision.APPROVE).count()
-        if approvals >= max(1, _rules_of(elevation).approvals_required):
+        if approvals >= max(1, permissions.policy_of(elevation).approvals_required):
             transition(elevation, State.APPROVED, actor=approver, reason=reason)
             enqueue_grant(elevation)
     return elevation
@@ -424,10 +360,7 @@ def _check_decidable(elevation: Elevation, approver: User) -> None:
     elevation.refresh_from_db()
     if elevation.state != State.PENDING_APPROVAL:
         raise PolicyViolation(f"This request is {elevation.get_state_display().lower()}; there is nothing to decide.")
-    if approver.pk in (elevation.beneficiary_id, elevation.requester_id):
-        raise NotAllowed("Nobody approves their own request.")
-    if not may_approve(approver, elevation):
-        raise NotAllowed("You are not an approver for this request.")
+    permissions.check_may_approve(approver, elevation)
     if elevation.approvals.filter(approver=approver).exists():
         raise PolicyViolation("You already decided on this request.")
 
@@ -435,10 +368,6 @@ def _check_decidable(elevation: Elevation, approver: User) -> None:
 def _record_decision(elevation: Elevation, approver: User, decision: str, reason: str) -> None:
     Approval.objects.create(elevation=elevation, approver=approver, decision=decision, reason=reason, decided_at=now())
     audit.record(f"approval.{decision}", actor=approver, target=elevation, elevation=elevation, reason=reason)
-
-
-def _rules_of(elevation: Elevation):
-    return elevation.policy or policy.policy_for(elevation.beneficiary, elevation.device)
 
 
 __all__ = [

@@ -10,24 +10,24 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import prefetch_related_objects
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from requests_app import fragments, selectors, services
-from requests_app.auth.mfa import mfa_setup_redirect, needs_mfa_to_act_on
+from requests_app import permissions, selectors, services
 from requests_app.auth.stepup import step_up_required
 from requests_app.clock import now
 from requests_app.errors import PortalError
-from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_change, may_revoke
+from requests_app.forms import ExtendForm, RequestForm, RevokeForm, extend_choices, first_error, may_revoke
 from requests_app.lifecycle import CHANGING_STATES, TERMINAL_STATES, State
 from requests_app.models import Elevation
 from requests_app.parsing import page_number
+from requests_app.permissions import may_change
 from requests_app.policy import PolicyChooser, human_minutes
 
 HISTORY_PAGE_SIZE = 10
@@ -69,7 +69,7 @@ def _row(user, elevation: Elevation, chooser: PolicyChooser | None = None, **fee
         elevation,
         extend_choices(elevation, chooser) if allowed else [],
         allowed and may_revoke(elevation),
-        user.pk not in (elevation.beneficiary_id, elevation.requester_id),
+        not permissions.is_party(user, elevation),
         **feedback,
     )
 
@@ -82,8 +82,10 @@ def _live_rows_and_form(user) -> tuple[list[Row], RequestForm]:
     _share_devices(live, form.devices, with_connection=True)
     policies = {rules.pk: rules for rules in form.policy_chooser.policies}
     for elevation in live:
-        if elevation.policy_id is None or elevation.policy_id in policies:
-            elevation.policy = policies.get(elevation.policy_id)
+        if elevation.policy_id is None:
+            elevation.policy = None
+        elif elevation.policy_id in policies:
+            elevation.policy = policies[elevation.policy_id]
     prefetch_related_objects(live, "policy")  # only one created after the form loaded them
     return [_row(user, e, form.policy_chooser) for e in live], form
 
@@ -103,32 +105,12 @@ def _share_devices(elevations: list[Elevation], devices, *, with_connection: boo
 
 
 def _history_page(user, number, devices=()) -> Page:
-    """Paginator.get_page() of the user's history in one query instead of two: the page's rows
-    carry the total (COUNT(*) OVER ()). Past the last page or for a garbled number, Paginator's
-    own answer (the last page, the first). Devices come from `devices` where they can."""
-    wanted = int(number) if str(number).isdigit() else 1 if number is None else 0
-    rows = selectors.my_history_page(user, (wanted - 1) * HISTORY_PAGE_SIZE, HISTORY_PAGE_SIZE) if wanted >= 1 else []
-    if wanted < 1 or (not rows and wanted > 1):  # garbled, zero or past the end: Paginator's own answer
-        page = Paginator(selectors.my_history(user), HISTORY_PAGE_SIZE).get_page(number)
-        page.object_list = list(page.object_list)
-    else:
-        paginator = Paginator((), HISTORY_PAGE_SIZE)
-        paginator.count = rows[0].total if rows else 0  # count is a cached_property: this is its value
-        page = paginator._get_page(rows, wanted, paginator)
+    """Paginator.get_page() of the user's history (past the last page or for a garbled number,
+    Paginator's own answer). Devices come from `devices` where they can."""
+    page = Paginator(selectors.my_history(user), HISTORY_PAGE_SIZE).get_page(number)
+    page.object_list = list(page.object_list)
     _share_devices(page.object_list, devices)
     return page
-
-
-def _history_rows(page: Page) -> list:
-    """The history table's rows, each cached by what it shows (they change only when a finished
-    elevation does, which is rare, or its device is renamed)."""
-    return fragments.cached_rows("requests_app/my_elevations.html#history-row", page.object_list, key=_history_key)
-
-
-def _history_key(e: Elevation) -> str:
-    device = e.device.public_id if e.device_id else None
-    shown = (e.public_id, e.state, e.total_minutes, e.reason, e.ended_at, e.updated_at, e.target_name, device)
-    return fragments.content_key(*shown)
 
 
 @login_required
@@ -136,27 +118,11 @@ def _history_key(e: Elevation) -> str:
 def my_elevations(request):
     if request.htmx.target == HISTORY_REGION:
         history = _history_page(request.user, page_number(request.GET.get("page")))
-        context = {"history": history, "history_rows": _history_rows(history)}
-        return render(request, "requests_app/my_elevations.html#history", context)
+        return render(request, "requests_app/my_elevations.html#history", {"history": history})
     live, form = _live_rows_and_form(request.user)
     history = _history_page(request.user, page_number(request.GET.get("page")), form.devices)
-    context = {"live": live, "history": history, "history_rows": _history_rows(history), "form": form, "inline": True}
-    context["request_panel"] = _request_panel(request, form)
+    context = {"live": live, "history": history, "form": form, "inline": True}
     return render(request, "requests_app/my_elevations.html", context)
-
-
-def _request_panel(request, form: RequestForm):
-    """The request form as the page first shows it, cached by what it shows (rendering it cost
-    as much as the page's queries); its CSRF token is this response's. None: render it afresh."""
-    shown = form.shown()
-    if shown is None:
-        return None
-    return fragments.cached_fragment(
-        "requests_app/request.html#request-form",
-        key=fragments.content_key(*shown),
-        context={"form": form, "inline": True},
-        fill={"token": get_token(request)},
-    )
 
 
 @login_required
@@ -233,9 +199,7 @@ def extend_elevation(request, public_id):
     elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
     form = ExtendForm(request.POST, elevation=elevation)
     if not may_change(request.user, elevation):
-        return _after_action(request, elevation, error="You cannot change this elevation.")
-    if needs_mfa_to_act_on(request.user, elevation):
-        return mfa_setup_redirect(request)
+        raise PermissionDenied("You cannot change this elevation.")  # seen, not theirs to change: 403
     if not form.is_valid():
         return _after_action(request, elevation, error=first_error(form))
     try:
@@ -251,9 +215,7 @@ def revoke_elevation(request, public_id):
     elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
     form = RevokeForm(request.POST)
     if not may_change(request.user, elevation):
-        return _after_action(request, elevation, error="You cannot change this elevation.")
-    if needs_mfa_to_act_on(request.user, elevation):
-        return mfa_setup_redirect(request)
+        raise PermissionDenied("You cannot change this elevation.")  # seen, not theirs to change: 403
     if not form.is_valid():
         return _after_action(request, elevation, error=first_error(form))
     try:

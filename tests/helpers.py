@@ -125,6 +125,17 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.1, message: str
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
+def state_of(elevation) -> str:
+    """The elevation's state as stored now (the object is refreshed with it)."""
+    elevation.refresh_from_db()
+    return elevation.state
+
+
+def reaches(elevation, state: str, timeout: float = 40) -> None:
+    """Wait until a worker (or the sweep) has moved the elevation to `state`."""
+    wait_for(lambda: state_of(elevation) == state, timeout, message=f"elevation {elevation.pk} to be {state}")
+
+
 def make_persona(email: str, *roles: str, **fields):
     """A user in the named role groups, with password "pw-<email>" (loaded fresh: no perm cache)."""
     from django.contrib.auth.models import Group

@@ -11,14 +11,15 @@ from requests_app import audit
 from requests_app.api import idempotency
 from requests_app.api.problems import CONTENT_TYPE
 from requests_app.middleware import client_ip
+from requests_app.models import Elevation
 
 
 class ApiView(APIView):
     """Every API view. `required_scope` names the scope the whole view needs; a view that acts on
     one elevation sets `self.audited_elevation` so the call's audit event links to it."""
 
-    required_scope: str | None = None
-    audited_elevation = None
+    required_scope: str | dict[str, str] | None = None  # a dict: by method
+    audited_elevation: Elevation | None = None
 
     def dispatch(self, request, *args, **kwargs):
         self.audit_context = ExitStack()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +24,9 @@ class TokenForm(forms.Form):
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         offered = scopes.role_scopes(user)
-        self.fields["scopes"].choices = [(s, f"{s} — {scopes.DESCRIPTIONS[s]}") for s in scopes.SCOPES if s in offered]
+        cast(forms.MultipleChoiceField, self.fields["scopes"]).choices = [
+            (s, f"{s} — {scopes.DESCRIPTIONS[s]}") for s in scopes.SCOPES if s in offered
+        ]
         lifetimes = ApiTokenPolicy.current()  # the service checks the maximum; the field shows it
         self.fields["days"].initial = lifetimes.default_days
         self.fields["days"].widget.attrs["max"] = lifetimes.max_days

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from allauth.mfa.utils import is_mfa_enabled
 
-from requests_app.auth.mfa import SECOND_FACTORS
-from requests_app.models import Policy, User
+from requests_app import permissions
+from requests_app.models import User
 
 READ, REQUEST, APPROVE, HELPDESK, AUDIT = "read", "request", "approve", "helpdesk", "audit"
 SCOPES = (READ, REQUEST, APPROVE, HELPDESK, AUDIT)
@@ -24,32 +24,22 @@ DESCRIPTIONS = {
 }
 
 
-def may_approve_anything(user: User) -> bool:
-    """Approver role, someone's manager, or in a policy's approver group."""
-    if user.has_perm("requests_app.approve_elevation"):
-        return True
-    if user.reports.exists():
-        return True
-    groups = Policy.objects.exclude(approver_group=None).values_list("approver_group", flat=True)
-    return user.groups.filter(pk__in=groups).exists()
-
-
 def role_scopes(user: User) -> set[str]:
     """The scopes the user's roles allow, MFA aside."""
     if not user.is_active:
         return set()
     allowed = {READ, REQUEST}
-    if may_approve_anything(user):
+    if permissions.approves_any(user):
         allowed.add(APPROVE)
-    if user.has_perm("requests_app.act_for_others"):
+    if user.has_perm(permissions.ACT_FOR_OTHERS):
         allowed.add(HELPDESK)
-    if user.has_perm("requests_app.view_audit"):
+    if user.has_perm(permissions.VIEW_AUDIT):
         allowed.add(AUDIT)
     return allowed
 
 
 def has_mfa(user: User) -> bool:
-    return is_mfa_enabled(user, SECOND_FACTORS)
+    return is_mfa_enabled(user, permissions.SECOND_FACTORS)
 
 
 def allowed_scopes(user: User) -> set[str]:

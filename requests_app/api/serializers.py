@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, Policy, User
 from requests_app.policy import REASON_MAX_LENGTH
+from requests_app.states import State
 
 
 class DeviceSerializer(serializers.ModelSerializer):
@@ -37,7 +37,7 @@ class ElevationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Elevation
-        fields = (
+        fields: tuple[str, ...] = (
             *("id", "state", "target", "device", "beneficiary", "requester", "reason", "ticket", "source"),
             *("requested_minutes", "total_minutes", "extensions", "starts_at", "expires_at", "decide_by"),
             *("created_at", "activated_at", "ended_at", "break_glass", "notes", "last_error"),

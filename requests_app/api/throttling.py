@@ -9,7 +9,7 @@ from rest_framework.throttling import SimpleRateThrottle
 class PerTokenThrottle(SimpleRateThrottle):
     scope = "token"
 
-    def get_rate(self) -> str:
+    def get_rate(self) -> str | None:
         return settings.ELEVATE_API_RATE  # read per call, so a changed setting applies at once
 
     def get_cache_key(self, request, view):

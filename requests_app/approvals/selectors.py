@@ -6,7 +6,8 @@ from django.db.models import Count, Q
 
 from requests_app.lifecycle import State
 from requests_app.models import Approval, Elevation, User
-from requests_app.services import may_approve
+from requests_app.permissions import may_approve
+from requests_app.policy import user_group_ids
 
 QUEUE_LIMIT = 200
 
@@ -20,7 +21,8 @@ def queue_for(user: User) -> list[Elevation]:
         .annotate(approval_count=Count("approvals", filter=Q(approvals__decision=Approval.Decision.APPROVE)))
         .order_by("decide_by", "created_at")[:QUEUE_LIMIT]
     )
-    return [elevation for elevation in pending if may_approve(user, elevation)]
+    group_ids = user_group_ids(user)  # once for the whole queue
+    return [elevation for elevation in pending if may_approve(user, elevation, group_ids=group_ids)]
 
 
 def recent_decisions(user: User, limit: int = 20):

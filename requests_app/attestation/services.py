@@ -33,7 +33,7 @@ def attestation_open(*, elevation: Elevation) -> Attestation | None:
             attestation = Attestation.objects.create(
                 elevation=elevation,
                 required=required,
-                blocks_requests=bool(required and rules.attestation_blocks_requests),
+                blocks_requests=bool(required and rules is not None and rules.attestation_blocks_requests),
                 due_at=(elevation.ended_at or now()) + timedelta(hours=hours),
                 created_at=now(),
             )

@@ -14,6 +14,7 @@ from requests_app.attestation import selectors as attestations
 from requests_app.attestation.forms import AttestationForm
 from requests_app.attestation.services import attestation_submit
 from requests_app.errors import PortalError
+from requests_app.permissions import ACT_FOR_OTHERS, role_required
 
 PAGE_SIZE = 50
 
@@ -38,10 +39,8 @@ def attest(request, public_id):
     return render(request, "attestation/attest.html", context)
 
 
-@login_required
+@role_required(ACT_FOR_OTHERS)
 @require_GET
 def overdue(request):
-    if not request.user.has_perm("requests_app.act_for_others"):
-        raise Http404("No such page.")
     page = Paginator(attestations.overdue(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "attestation/overdue.html", {"page": page})

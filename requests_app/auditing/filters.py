@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from requests_app.lifecycle import State
 from requests_app.models import Device, Elevation, ProviderConnection, User
-from requests_app.prepared import PreparedQuery
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -49,8 +48,9 @@ def _providers() -> QuerySet[ProviderConnection]:
     return ProviderConnection.objects.only("public_id", "name").order_by("name")
 
 
-# The provider filter's options, listed on every dashboard view (the field's queryset checks a choice).
-provider_options = PreparedQuery(_providers)
+def provider_options() -> list[ProviderConnection]:
+    """The provider filter's options, listed on every dashboard view (the field's queryset checks a choice)."""
+    return list(_providers())
 
 
 class AuditFilterForm(forms.Form):

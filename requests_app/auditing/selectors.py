@@ -20,7 +20,7 @@ from requests_app.models import AuditEvent, Elevation
 PAGE_SIZE = 25
 ROW_FIELDS = (*HASHED_FIELDS, "elevation__public_id")
 # A page is found by seq and shown by hash: rows are rendered from ROW_FIELDS only when their
-# HTML is not cached under their hash (views.dashboard, fragments.cached_rows).
+# HTML is not cached under their hash (row_cache.audit_rows).
 PAGE_FIELDS = ("seq", "hash")
 
 
@@ -58,9 +58,9 @@ def events_matching(filters: AuditFilters) -> QuerySet[AuditEvent]:
         about = Q(elevation_id__in=_elevation_ids(filters))
         # Events about the user or the connection themselves (sign-ins, role and config changes).
         only = {k for k in ("user", "provider", "device_ids", "state", "elevation") if getattr(filters, k)}
-        if only == {"user"}:
+        if only == {"user"} and filters.user is not None:
             about |= Q(target_type="user", target_id=str(filters.user.pk))
-        elif only == {"provider"}:
+        elif only == {"provider"} and filters.provider is not None:
             about |= Q(target_type="providerconnection", target_id=str(filters.provider.public_id))
         queryset = queryset.filter(about)
     return queryset

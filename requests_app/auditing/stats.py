@@ -101,9 +101,8 @@ class Summary:
 
 def summary_key(filters: AuditFilters) -> str:
     """The summary's cache key: this minute, the viewer's time zone (days are local) and the filters.
-    Cached for the minute (ELEVATE_AUDIT_SUMMARY_CACHE_SECONDS, default 60; the dashboard keeps it
-    rendered): the figures aggregate whole tables, and a busy trail appends events every second,
-    so the head is no key."""
+    Cached for the minute (ELEVATE_AUDIT_SUMMARY_CACHE_SECONDS, default 60): the figures
+    aggregate whole tables, and a busy trail appends events every second, so the head is no key."""
     zone = timezone.get_current_timezone_name()
     return f"audit-summary:{now():%Y%m%d%H%M}:{zone}:{filters.cache_key()}"
 
@@ -211,7 +210,7 @@ def _peers(filters: AuditFilters, at) -> tuple[list[Peer], list[Peer], float | N
             rows[key] = [n, 0.0]
         for key, total in elevated.values_list(field).annotate(t=Sum("overlap")).values_list(field, "t"):
             rows.setdefault(key, [0, 0.0])[1] = max(total.total_seconds(), 0) / 3600 if total else 0.0
-        rows.pop(None, None)
+        rows.pop(None, None)  # type: ignore[call-overload]  # values without a user or device
         return rows
 
     by_user, by_device = per("beneficiary"), per("device")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Subquery
@@ -19,8 +20,7 @@ from django.db.models import Subquery
 from requests_app import audit
 from requests_app.clock import now
 from requests_app.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from requests_app.models.audit import GENESIS_HASH
-from requests_app.prepared import PreparedQuery
+from requests_app.models.audit_trail import GENESIS_HASH
 
 HASHED_FIELDS = (
     "seq",
@@ -45,7 +45,11 @@ HASHED_FIELDS = (
 class Row(dict):
     """A `.values()` row that `audit.event_hash` can read like a model (cheaper than instances)."""
 
-    __getattr__ = dict.__getitem__
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @dataclass(frozen=True)
@@ -195,10 +199,14 @@ class ChainStatus:
 def chain_status() -> ChainStatus:
     """The checkpoint with the head's seq beside it, in one query (the dashboard shows it on
     every view); before the first verification, the head alone."""
-    found = _CHECKPOINT_AND_HEAD()
-    if not found:
+    checkpoint = (
+        AuditCheckpoint.objects.filter(pk=1)
+        .annotate(head_seq=Subquery(AuditChainHead.objects.filter(pk=1).values("seq")))
+        .only("verified_seq", "checked_at", "broken_seq", "problem")
+        .first()
+    )
+    if checkpoint is None:
         return ChainStatus(chain_head()[0], AuditCheckpoint().verified_seq, None, None, "")
-    checkpoint = found[0]
     return ChainStatus(
         checkpoint.head_seq or 0,
         checkpoint.verified_seq,
@@ -206,12 +214,3 @@ def chain_status() -> ChainStatus:
         checkpoint.broken_seq,
         checkpoint.problem,
     )
-
-
-_CHECKPOINT_AND_HEAD = PreparedQuery(
-    lambda: (
-        AuditCheckpoint.objects.filter(pk=1)
-        .annotate(head_seq=Subquery(AuditChainHead.objects.filter(pk=1).values("seq")))
-        .only("verified_seq", "checked_at", "broken_seq", "problem")[:1]
-    )
-)

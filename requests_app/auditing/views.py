@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
-from requests_app import fragments
 from requests_app.auditing import export as exports
 from requests_app.auditing import selectors, stats, verify
 from requests_app.auditing.filters import AuditFilterForm, provider_options
+from requests_app.auditing.row_cache import audit_rows
 from requests_app.parsing import whole_number
+from requests_app.permissions import VIEW_AUDIT, role_required
 
 PARTIALS = {"audit-results", "audit-events"}
 
 
-def audit_viewer_required(view):
-    """Auditors and admins only; everyone else gets a 404, as if the page did not exist."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.has_perm("requests_app.view_audit"):
-            raise Http404("No such page.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+# Auditors and admins only; everyone else gets 403, as on every role's pages.
+audit_viewer_required = role_required(VIEW_AUDIT)
 
 
 def _cursor(request, name: str) -> int | None:
@@ -48,27 +36,23 @@ def dashboard(request):
     if form.is_valid():
         filters = form.filters()
         page = selectors.events_page(filters, before=_cursor(request, "before"), after=_cursor(request, "after"))
-        rows = fragments.cached_rows(
-            "auditing/dashboard.html#audit-event", page.rows, key=lambda row: row["hash"], load=selectors.event_rows
-        )
+        rows = audit_rows(page.rows, load=selectors.event_rows)
         context |= {"page": page, "rows": rows, "query": urlencode(filters.query), "filters": filters}
         if target != "audit-events":
-            context["summary_html"] = _summary_html(filters)
+            context["summary"] = _summary(filters)
     template = "auditing/dashboard.html" + (f"#{target}" if target else "")
     return render(request, template, context)
 
 
-def _summary_html(filters) -> str:
-    """The summary section, rendered: cached with its figures (same minute, zone and filters), as
-    its tables and chart took longer to render than the rest of the page. It holds nothing
-    about the viewer, so every auditor gets the same copy."""
-    key = f"{stats.summary_key(filters)}:html"
-    html = cache.get(key)
-    if html is None:
-        context = {"summary": stats.compute_summary(filters), "filters": filters}
-        html = render_to_string("auditing/dashboard.html#audit-summary", context)
-        cache.set(key, str(html), stats.cache_seconds())
-    return mark_safe(html)  # noqa: S308 (our own template's output, cached as a string)
+def _summary(filters) -> stats.Summary:
+    """The summary's figures, cached for the minute (same zone and filters): they aggregate whole
+    tables. Figures, not HTML: every view renders them with the page."""
+    key = stats.summary_key(filters)
+    summary = cache.get(key)
+    if summary is None:
+        summary = stats.compute_summary(filters)
+        cache.set(key, summary, stats.cache_seconds())
+    return summary
 
 
 @audit_viewer_required
@@ -77,7 +61,7 @@ def export(request, format: str):
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest(
-            "Check the filters: " + "; ".join(e for errs in form.errors.values() for e in errs)
+            "Check the filters: " + "; ".join(str(e) for errs in form.errors.values() for e in errs)
         )
     started = exports.export_start(filters=form.filters(), format=format)
     response = StreamingHttpResponse(started.stream(), content_type=started.content_type)

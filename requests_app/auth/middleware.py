@@ -1,10 +1,14 @@
-"""Sends helpdesk and admin users without MFA to set it up before they use a staff page."""
+"""Sends helpdesk and admin users without MFA to set it up before they use a staff page, or
+before they read or act on someone else's elevation anywhere else (a view lets
+SecondFactorRequired propagate)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from requests_app.auth.mfa import mfa_setup_redirect, needs_mfa_setup
+from requests_app.auth.mfa import mfa_setup_redirect
+from requests_app.errors import SecondFactorRequired
+from requests_app.permissions import needs_mfa_setup
 
 
 class StaffMfaMiddleware:
@@ -29,3 +33,8 @@ class StaffMfaMiddleware:
         ):
             return mfa_setup_redirect(request)
         return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, SecondFactorRequired):
+            return mfa_setup_redirect(request)
+        return None

@@ -73,7 +73,7 @@ def sync_manager(user: User, claims: dict) -> None:
         return
     manager = User.objects.filter(email__iexact=str(claims[claim]).strip()).exclude(pk=user.pk).first()
     if manager is not None and manager.pk != user.manager_id:
-        before = user.manager.email if user.manager_id else None
+        before = user.manager.email if user.manager else None
         User.objects.filter(pk=user.pk).update(manager=manager)
         user.manager = manager
         audit.record(

@@ -43,15 +43,15 @@ def digest_send(*, manager: User, week: Week) -> list[int]:
                     f"{prefix}:slack", channel=Delivery.Channel.SLACK, payload=slack, **common
                 )
             )
-        ids = [i for i in ids if i]
-        if ids:
+        queued = [i for i in ids if i is not None]
+        if queued:
             audit.record(
                 "digest.queued",
                 target=manager,
-                after={"week": week.start.date().isoformat(), "elevations": len(elevations), "deliveries": len(ids)},
+                after={"week": week.start.date().isoformat(), "elevations": len(elevations), "deliveries": len(queued)},
             )
-        notifications.queue(ids)
-    return ids
+        notifications.queue(queued)
+    return queued
 
 
 def digests_send_weekly() -> int:

@@ -49,7 +49,7 @@ class _Pdf(FPDF):
         self.set_auto_page_break(auto=True, margin=15)
         self.set_title("Elevate evidence pack")
         self.set_creator("Elevate")
-        font_dir = Path(settings.ELEVATE_PDF_FONT_DIR)
+        font_dir = Path(settings.ELEVATE_PDF_FONT_DIR or "")
         regular, bold = font_dir / "DejaVuSans.ttf", font_dir / "DejaVuSans-Bold.ttf"
         self.unicode = regular.exists() and bold.exists()
         if self.unicode:

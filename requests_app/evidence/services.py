@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from requests_app import audit
+from requests_app import audit, permissions
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation
 from requests_app.evidence import tasks
@@ -18,7 +18,7 @@ Status = EvidencePack.Status
 
 
 def may_generate(user: User) -> bool:
-    return user.has_perm("requests_app.view_audit")
+    return user.has_perm(permissions.VIEW_AUDIT)
 
 
 def pack_request(*, requested_by: User, date_from: date, date_to: date, timezone_name: str = "UTC") -> EvidencePack:

@@ -25,7 +25,9 @@ def iso(moment: datetime | None) -> str:
 
 
 def text(value) -> str:
-    return defuse_formula(str(value)) if value not in (None, "") else ""
+    if value in (None, ""):
+        return ""
+    return defuse_formula(str(value)) or ""
 
 
 def elevations_in(period: Period) -> QuerySet[Elevation]:
@@ -96,9 +98,9 @@ def _review_row(item: ReviewItem, elevation: Elevation) -> tuple:
     return (
         *(str(item.public_id), str(elevation.public_id), elevation.beneficiary.email, text(elevation.target_name)),
         *(item.origin, "" if item.sample_score is None else f"{item.sample_score:.6f}"),
-        *(item.raised_by.email if item.raised_by_id else "", text(item.raised_comment), item.status),
-        *(text(item.comment), item.decided_by.email if item.decided_by_id else "", iso(item.decided_at)),
-        *(text(item.resolution), item.resolved_by.email if item.resolved_by_id else "", iso(item.resolved_at)),
+        *(item.raised_by.email if item.raised_by else "", text(item.raised_comment), item.status),
+        *(text(item.comment), item.decided_by.email if item.decided_by else "", iso(item.decided_at)),
+        *(text(item.resolution), item.resolved_by.email if item.resolved_by else "", iso(item.resolved_at)),
         iso(item.created_at),
     )
 
@@ -129,7 +131,7 @@ def break_glass_rows(period: Period) -> Iterator[tuple]:
             *(text(e.ticket_ref), e.state, iso(e.created_at), iso(e.ended_at)),
             review.status if review else "not selected yet",
             text(review.comment) if review else "",
-            review.decided_by.email if review and review.decided_by_id else "",
+            review.decided_by.email if review and review.decided_by else "",
             iso(review.decided_at) if review else "",
             text(review.resolution) if review else "",
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,9 +20,9 @@ RECENT = 20
 FINISHED = (EvidencePack.Status.DONE, EvidencePack.Status.FAILED)
 
 
-def _auditor_or_404(request) -> None:
+def _auditors_only(request) -> None:
     if not services.may_generate(request.user):
-        raise Http404("No such page.")
+        raise PermissionDenied("This page is for auditors.")  # 403, as every role's pages
 
 
 def _pack_or_404(public_id) -> EvidencePack:
@@ -34,7 +35,7 @@ def _pack_or_404(public_id) -> EvidencePack:
 @login_required
 @require_http_methods(["GET", "POST"])
 def packs(request):
-    _auditor_or_404(request)
+    _auditors_only(request)
     today = timezone.localdate()
     form = PackForm(
         request.POST if request.method == "POST" else None,
@@ -58,7 +59,7 @@ def packs(request):
 @require_GET
 def pack_row(request, public_id):
     """One pack's row, polled while it is being built; polling stops once it is finished."""
-    _auditor_or_404(request)
+    _auditors_only(request)
     pack = _pack_or_404(public_id)
     if not request.htmx:
         return redirect("evidence:packs")
@@ -69,7 +70,7 @@ def pack_row(request, public_id):
 @login_required
 @require_GET
 def download(request, public_id):
-    _auditor_or_404(request)
+    _auditors_only(request)
     pack = _pack_or_404(public_id)
     try:
         services.pack_downloaded(pack=pack, user=request.user)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from requests_app.models import Device, User
@@ -43,4 +45,4 @@ class GrantForm(forms.Form):
     def __init__(self, *args, beneficiary: User, devices, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.beneficiary = beneficiary
-        self.fields["device"].queryset = devices
+        cast(forms.ModelChoiceField, self.fields["device"]).queryset = devices

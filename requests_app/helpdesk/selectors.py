@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,6 @@ from django.http import Http404
 from requests_app.lifecycle import LIVE_STATES
 from requests_app.models import Device, Elevation, User
 from requests_app.parsing import whole_number
-from requests_app.prepared import PreparedQuery
 
 SEARCH_LIMIT = 25
 # The console lists live elevations a page at a time: every row carries two forms, so a page of
@@ -86,18 +86,23 @@ def live_page(*, after: str | None = None, before: str | None = None, size: int 
     if sooner is None and later is None:
         # The usual view, in one query: the rows carry the total (an uncorrelated subquery
         # PostgreSQL runs once, from the index).
-        rows = _FIRST_PAGE(size)
-        return _forward(rows, rows[0].live_total if rows else 0, size, from_start=True)
+        first = list(
+            live_elevations(with_requester=False)
+            .annotate(live_total=_LIVE_TOTAL)
+            .order_by("expires_at", "pk")[: size + 1]
+        )
+        return _forward(first, first[0].live_total if first else 0, size, from_start=True)
     live = live_elevations(with_requester=False)
     total = live.count()
     if sooner is not None:
         at, pk = sooner
         earlier = live.filter(Q(expires_at__lt=at) | Q(expires_at=at, pk__lt=pk))
-        rows = list(earlier.order_by("-expires_at", "-pk")[: size + 1])
+        rows: list[Elevation] = list(earlier.order_by("-expires_at", "-pk")[: size + 1])
         if len(rows) <= size:  # back at the start (rows before it expired meanwhile): the first page
             return live_page(size=size)
         rows = share_requesters(rows[:size][::-1])
         return LivePage(rows, total, cursor_of(rows[-1]), cursor_of(rows[0]))
+    assert later is not None  # one of the two cursors parsed
     at, pk = later
     after_it = live.filter(Q(expires_at__gt=at) | Q(expires_at=at, pk__gt=pk))
     rows = list(after_it.order_by("expires_at", "pk")[: size + 1])
@@ -106,9 +111,9 @@ def live_page(*, after: str | None = None, before: str | None = None, size: int 
     return _forward(rows, total, size, from_start=False)
 
 
-def _forward(rows: list[Elevation], total: int, size: int, *, from_start: bool) -> LivePage:
+def _forward(rows: Sequence[Elevation], total: int, size: int, *, from_start: bool) -> LivePage:
     """A page read forward: `size` + 1 rows fetched, the extra one saying there are later ones."""
-    page = share_requesters(rows[:size])
+    page = share_requesters(list(rows[:size]))
     later = cursor_of(page[-1]) if len(rows) > size else None
     sooner = cursor_of(page[0]) if page and not from_start else None
     return LivePage(page, total, later, sooner)
@@ -116,11 +121,6 @@ def _forward(rows: list[Elevation], total: int, size: int, *, from_start: bool) 
 
 _LIVE_TOTAL = Subquery(
     Elevation.objects.filter(state__in=LIVE_STATES).order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
-)
-_FIRST_PAGE = PreparedQuery(
-    lambda size: (
-        live_elevations(with_requester=False).annotate(live_total=_LIVE_TOTAL).order_by("expires_at", "pk")[: size + 1]
-    )
 )
 
 
@@ -179,7 +179,3 @@ def live_for_user(user: User) -> QuerySet[Elevation]:
 
 def live_for_device(device: Device) -> QuerySet[Elevation]:
     return live_elevations().filter(device=device)
-
-
-def usable_devices(user: User) -> QuerySet[Device]:
-    return Device.objects.filter(users=user, removed_at=None, connection__enabled=True).order_by("hostname")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from requests_app import audit, policy
+from requests_app import audit, permissions, policy
 from requests_app.errors import NotAllowed, PolicyViolation
 from requests_app.models import Elevation, User
 
 
 def elevation_mark_reviewed(*, elevation: Elevation, reviewer: User, note: str) -> Elevation:
     """Close the review of a break-glass elevation: someone other than who started it signs off."""
-    if not reviewer.has_perm("requests_app.break_glass"):
+    if not permissions.may_break_glass(reviewer):
         raise NotAllowed("Only admins review break-glass elevations.")
     note = policy.check_reason(note)
     with transaction.atomic():

@@ -6,48 +6,29 @@ swaps the page's #helpdesk-page region (hx-select) from that redirect, and the m
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from requests_app import fragments, services
+from requests_app import services
 from requests_app.auth.stepup import step_up_required
 from requests_app.errors import PortalError
 from requests_app.helpdesk import selectors
 from requests_app.helpdesk.forms import ExtendForm, GrantForm, ReasonForm, SearchForm
 from requests_app.helpdesk.services import elevation_mark_reviewed
 from requests_app.models import Elevation
+from requests_app.permissions import ACT_FOR_OTHERS, BREAK_GLASS, role_required
+from requests_app.selectors import devices_for_user
 
 # Ids of the console's swappable regions: an htmx request aimed at one gets that region's partial.
 SEARCH_REGION = "search-results"
 LIVE_REGION = "console-live"
 
 
-def permission_required(perm: str):
-    """Signed in (else to sign-in) and holding `perm` (else 403)."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not request.user.has_perm(perm):
-                raise PermissionDenied("This page is for the helpdesk.")
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-helpdesk_required = permission_required("requests_app.act_for_others")
-break_glass_required = permission_required("requests_app.break_glass")
+helpdesk_required = role_required(ACT_FOR_OTHERS)
+break_glass_required = role_required(BREAK_GLASS)
 
 
 def _back(request, default: str):
@@ -55,20 +36,6 @@ def _back(request, default: str):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = default
     return redirect(target)
-
-
-def elevation_rows(request, elevations) -> list:
-    """The rows of helpdesk/_elevation_rows.html, each cached by what it shows; their CSRF field
-    and the page to come back to are this response's."""
-    fill = {"token": get_token(request), "next": request.get_full_path()}
-    return fragments.cached_rows("helpdesk/_elevation_rows.html#elevation-row", elevations, key=_row_key, fill=fill)
-
-
-def _row_key(e: Elevation) -> str:
-    requester = str(e.requester) if e.requester_id != e.beneficiary_id else ""
-    device = e.device.public_id if e.device_id else None
-    shown = (e.public_id, e.state, e.expires_at, e.break_glass, e.target_name, device)
-    return fragments.content_key(*shown, e.beneficiary_id, str(e.beneficiary), e.requester_id, requester)
 
 
 def _form_errors(form) -> str:
@@ -100,7 +67,7 @@ def console(request):
     if target == SEARCH_REGION:
         return render(request, "helpdesk/console.html#search-results", context)
     context["live"] = selectors.live_page(after=request.GET.get("after"), before=request.GET.get("before"))
-    context["live_rows"] = elevation_rows(request, context["live"].rows)
+    context["live_rows"] = context["live"].rows
     if target == LIVE_REGION:
         return render(request, "helpdesk/console.html#console-live", context)
     context["needing_review"] = selectors.needing_review()[:50]
@@ -111,10 +78,10 @@ def console(request):
 @require_http_methods(["GET"])
 def user_page(request, user_id: int):
     person = selectors.user_by_id(user_id)
-    devices = selectors.usable_devices(person)
+    devices = devices_for_user(person)
     context = {
         "person": person,
-        "live_rows": elevation_rows(request, list(selectors.live_for_user(person))),
+        "live_rows": list(selectors.live_for_user(person)),
         "devices": devices,
         "grant_form": GrantForm(beneficiary=person, devices=devices),
         "break_glass_form": GrantForm(beneficiary=person, devices=devices, auto_id="bg_%s"),
@@ -128,7 +95,7 @@ def device_page(request, public_id):
     device = selectors.device_by_public_id(public_id)
     context = {
         "device": device,
-        "live_rows": elevation_rows(request, list(selectors.live_for_device(device))),
+        "live_rows": list(selectors.live_for_device(device)),
         "people": device.users.order_by("email"),
     }
     return render(request, "helpdesk/device.html", context)
@@ -168,7 +135,7 @@ def revoke(request, public_id):
 
 def _grant(request, user_id: int, *, break_glass: bool):
     person = selectors.user_by_id(user_id)
-    form = GrantForm(request.POST, beneficiary=person, devices=selectors.usable_devices(person))
+    form = GrantForm(request.POST, beneficiary=person, devices=devices_for_user(person))
     if form.is_valid():
         data = form.cleaned_data
         _run(

@@ -10,10 +10,10 @@ from django.conf import settings
 from django.urls import reverse
 
 from requests_app import policy
-from requests_app.clock import now
 from requests_app.integrations import links
 from requests_app.integrations.jira.client import adf_document, adf_paragraph, adf_text
 from requests_app.integrations.slack import SlackMessage
+from requests_app.permissions import policy_of
 
 TITLES = {
     "approval_needed": "Approval needed: temporary admin",
@@ -71,10 +71,6 @@ def when(moment: datetime | None, timezone_name: str = "UTC") -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def rules_of(elevation):
-    return elevation.policy or policy.policy_for(elevation.beneficiary, elevation.device)
-
-
 def render(event: str, elevation, *, recipient=None, bind_links: bool = True, detail: str = "") -> Rendered:
     """The message for `event` on `elevation`, times in the recipient's zone (else UTC).
 
@@ -109,8 +105,8 @@ def render(event: str, elevation, *, recipient=None, bind_links: bool = True, de
     elif event in ("expired", "revoked") and elevation.activated_at and _is_beneficiary(recipient, elevation):
         # The "ended" message asks what the rights were used for (requests_app/attestation).
         action_links = [("Say what you did with it", attest_url(elevation))]
-    elif event == "expiring_soon" and elevation.extensions < rules_of(elevation).max_extensions:
-        minutes = (rules_of(elevation).increments or [15])[0]
+    elif event == "expiring_soon" and elevation.extensions < policy_of(elevation).max_extensions:
+        minutes = (policy_of(elevation).increments or [15])[0]
         label = f"Extend by {policy.human_minutes(minutes)}"
         action_links = [(label, links.make_link(action="extend", elevation=elevation, user=user, minutes=minutes))]
     return Rendered(
@@ -142,7 +138,3 @@ def render_payload(payload: dict) -> Rendered:
 
 def render_admin_alert(text: str, url: str = "") -> Rendered:
     return Rendered(TITLES["admin_alert"], text, [], [("Open Elevate", url)] if url else [])
-
-
-def minutes_left(elevation) -> int:
-    return max(0, int((elevation.expires_at - now()).total_seconds() // 60))

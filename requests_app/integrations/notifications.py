@@ -10,6 +10,7 @@ a grant.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -19,7 +20,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 
-from requests_app import services
+from requests_app import permissions
 from requests_app.clock import now
 from requests_app.execution import backoff_seconds
 from requests_app.integrations import messages
@@ -78,8 +79,8 @@ def preference_of(user: User) -> NotificationPreference:
 
 
 def approvers_for(elevation: Elevation) -> list[User]:
-    """Everyone `services.may_approve` would accept for this elevation."""
-    rules = messages.rules_of(elevation)
+    """Everyone `permissions.may_approve` would accept for this elevation."""
+    rules = permissions.policy_of(elevation)
     perm = Permission.objects.filter(codename="approve_elevation", content_type__app_label="requests_app")
     candidates = User.objects.filter(is_active=True).filter(
         Q(is_superuser=True) | Q(groups__permissions__in=perm) | Q(user_permissions__in=perm)
@@ -88,7 +89,7 @@ def approvers_for(elevation: Elevation) -> list[User]:
         candidates = candidates | User.objects.filter(is_active=True, groups=rules.approver_group_id)
     if rules.approval_by_manager and elevation.beneficiary.manager_id:
         candidates = candidates | User.objects.filter(pk=elevation.beneficiary.manager_id)
-    return [user for user in candidates.distinct() if services.may_approve(user, elevation)]
+    return [user for user in candidates.distinct() if permissions.may_approve(user, elevation)]
 
 
 def admins() -> list[User]:
@@ -192,7 +193,7 @@ def queue(delivery_ids: list[int]) -> None:
     from requests_app.integrations import tasks
 
     for delivery_id in delivery_ids:
-        transaction.on_commit(lambda delivery_id=delivery_id: tasks.deliver.delay(delivery_id))
+        transaction.on_commit(functools.partial(tasks.deliver.delay, delivery_id))
 
 
 # -- deliver: one row out -------------------------------------------------------------------------
@@ -221,7 +222,12 @@ def _claim(delivery_id: int) -> Delivery | None:
         delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
         if delivery is None or delivery.status in (Delivery.Status.SENT, Delivery.Status.FAILED):
             return None
-        if delivery.status == Delivery.Status.SENDING and delivery.claimed_at > now() - DELIVERY_LEASE:
+        claimed_at = delivery.claimed_at
+        if (
+            delivery.status == Delivery.Status.SENDING
+            and claimed_at is not None
+            and claimed_at > now() - DELIVERY_LEASE
+        ):
             return None  # another worker is sending it right now
         delivery.status = Delivery.Status.SENDING
         delivery.claimed_at = now()
@@ -258,20 +264,28 @@ def _rendered(delivery: Delivery) -> messages.Rendered:
 
 def _send(delivery: Delivery) -> str:
     if delivery.channel == Delivery.Channel.SLACK_APP:  # Block Kit of its own, updated in place later
+        assert delivery.elevation is not None and delivery.recipient is not None  # one person, one elevation
         return slack_posts.deliver(delivery.event, delivery.elevation, delivery.recipient)
     rendered = _rendered(delivery)
     if delivery.channel == Delivery.Channel.EMAIL:
+        assert delivery.recipient is not None  # e-mail deliveries are personal
         subject, body = rendered.email()
         EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [delivery.recipient.email]).send()
         return ""
     if delivery.channel == Delivery.Channel.SLACK:
-        personal = not delivery.slack_channel_id  # an admin sets channels; anyone sets their own
-        url = preference_of(delivery.recipient).slack_webhook_url if personal else delivery.slack_channel.webhook_url
+        channel = delivery.slack_channel
+        personal = channel is None  # an admin sets channels; anyone sets their own
+        if channel is not None:
+            url = channel.webhook_url
+        else:
+            assert delivery.recipient is not None  # a delivery goes to a channel or a person
+            url = preference_of(delivery.recipient).slack_webhook_url
         if not url:
             raise ProviderError("no Slack webhook configured any more", permanent=True)
         post_message(url, rendered.slack(), untrusted=personal)
         return ""
     intake = delivery.jira_intake
+    assert intake is not None  # the remaining channel is a Jira comment on its issue
     with intake.connection.client() as client:
         comment = client.add_comment(intake.issue_key, rendered.jira())
     return str(comment.get("id", ""))
@@ -303,7 +317,7 @@ def send_expiry_reminders() -> int:
     count = 0
     candidates = Elevation.objects.filter(state=State.ACTIVE, expires_at__gt=current, expires_at__lte=horizon)
     for elevation in candidates.select_related("policy", "beneficiary", "device"):
-        minutes = messages.rules_of(elevation).reminder_before_minutes
+        minutes = permissions.policy_of(elevation).reminder_before_minutes
         if not minutes or elevation.expires_at - current > timedelta(minutes=minutes):
             continue
         key = f"expiring_soon:{elevation.pk}:{elevation.expires_at.isoformat()}:"

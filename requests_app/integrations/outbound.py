@@ -69,7 +69,7 @@ def pinned(url: str) -> PinnedUrl:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        answers = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        answers = {str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
     except (OSError, UnicodeError) as exc:
         raise UnsafeUrl(f"The webhook host {host} cannot be resolved.", field="slack_webhook_url") from exc
     addresses = sorted(ipaddress.ip_address(answer.split("%")[0]) for answer in answers)

@@ -202,7 +202,7 @@ class SlackWebSimulator(Simulator):
         view = args.get("view")
         view = json.loads(view) if isinstance(view, str) else view
         problems = self._modal_problems(view)
-        if problems:
+        if problems or not isinstance(view, dict):
             return error("invalid_arguments", response_metadata={"messages": problems})
         trigger["used"] = True
         view_id = "V" + secrets.token_hex(4).upper()

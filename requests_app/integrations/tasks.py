@@ -12,10 +12,8 @@ from requests_app.integrations import notifications
 
 
 @shared_task(name="integrations.announce")
-def announce(event: str, elevation_ids: list[int] | int) -> int:
-    # A single id is what messages queued before batching carry.
-    ids = [elevation_ids] if isinstance(elevation_ids, int) else elevation_ids
-    return sum(len(notifications.announce(event, elevation_id)) for elevation_id in ids)
+def announce(event: str, elevation_ids: list[int]) -> int:
+    return sum(len(notifications.announce(event, elevation_id)) for elevation_id in elevation_ids)
 
 
 @shared_task(name="integrations.deliver")

@@ -11,11 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from requests_app import services
+from requests_app import permissions, services
 from requests_app.clock import now
 from requests_app.errors import PortalError
 from requests_app.integrations import links, outbound
@@ -101,17 +101,25 @@ class DecisionForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def action_link(request, token):
+    """A link can never do what its person could not do on the page: the same permissions and the
+    same MFA rule (permissions.may_follow_link, needs_mfa_for). Anyone else is told it is not for
+    them, and learns nothing about the elevation."""
     try:
         link = links.read_link(token)
-        if link.user_id is not None and link.user_id != request.user.pk:
-            raise links.LinkInvalid("This link was sent to someone else. Sign in as that person.")
+        elevation = (
+            Elevation.objects.select_related("beneficiary", "device").filter(public_id=link.elevation_public_id).first()
+        )
+        if elevation is None:
+            raise links.LinkInvalid("This request no longer exists.")
+        if link.user_id not in (None, request.user.pk) or not permissions.may_follow_link(
+            request.user, link.action, elevation
+        ):
+            return render(request, "integrations/link.html", {"problem": NOT_FOR_YOU}, status=403)
         if UsedLink.objects.filter(token_id=link.token_id).exists():
             raise links.LinkInvalid("This link was already used.")
     except links.LinkInvalid as exc:
         return render(request, "integrations/link.html", {"problem": exc.message}, status=400)
-    elevation = get_object_or_404(
-        Elevation.objects.select_related("beneficiary", "device"), public_id=link.elevation_public_id
-    )
+    permissions.check_mfa_for(request.user, elevation)  # else to MFA set-up, as on the pages
     form = DecisionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -123,6 +131,9 @@ def action_link(request, token):
         return redirect("requests_app:detail", public_id=elevation.public_id)
     context = {"link": link, "elevation": elevation, "form": form}
     return render(request, "integrations/link.html", context)
+
+
+NOT_FOR_YOU = "This link is not for you. If it was sent to you, sign in as the person it was sent to."
 
 
 def _use_link(user, link: links.ActionLink, elevation: Elevation, reason: str) -> None:

@@ -1,7 +1,7 @@
 """The domain's models, one module per concept."""
 
 from requests_app.models.attestations import Attestation
-from requests_app.models.audit import AuditChainHead, AuditCheckpoint, AuditEvent
+from requests_app.models.audit_trail import AuditChainHead, AuditCheckpoint, AuditEvent
 from requests_app.models.connections import ProviderConnection, ProviderPause
 from requests_app.models.demo import DemoGrant
 from requests_app.models.devices import Device, ProviderIdentity

@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 
 from requests_app.crypto import EncryptedTextField
-from requests_app.providers.registry import KIND_CHOICES
+from requests_app.providers.registry import KIND_CHOICES, provider_for
 
 
 class ProviderConnection(models.Model):
@@ -35,8 +35,6 @@ class ProviderConnection(models.Model):
 
     @property
     def provider(self):
-        from requests_app.providers.registry import provider_for
-
         return provider_for(self)
 
 

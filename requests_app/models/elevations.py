@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from requests_app.lifecycle import LIVE_STATES, TERMINAL_STATES, State
+from requests_app.states import LIVE_STATES, TERMINAL_STATES, State
 
 
 class Elevation(models.Model):
@@ -132,7 +132,7 @@ class Elevation(models.Model):
 
     @property
     def target_name(self) -> str:
-        if self.device_id:
+        if self.device is not None:
             return self.device.hostname
         return self.target_label or self.target_ref
 

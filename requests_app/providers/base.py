@@ -240,8 +240,25 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def send(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
     """Send one request through the connection's gate; turn transport failures and error statuses
-    into ProviderError, saying whether the call may have changed something at the provider."""
+    into ProviderError, saying whether the call may have changed something at the provider.
+
+    In a worker step, a 429 (nothing was done) and a 5xx on a read are tried again in place once
+    the connection's pause has passed, while the step's deadline allows: a step of four calls
+    should not start over because its third one was rate-limited. A web request never retries.
+    """
     connection = gate.connection_for(str(client.base_url), dict(client.headers))
+    while True:
+        try:
+            return _send_once(connection, client, method, url, what, **kwargs)
+        except ProviderError as exc:
+            retryable = exc.status_code == 429 or (
+                exc.status_code is not None and exc.status_code >= 500 and method.upper() in SAFE_METHODS
+            )
+            if not retryable or not gate.may_retry_in_place():
+                raise
+
+
+def _send_once(connection: gate.Connection, client: httpx.Client, method: str, url: str, what: str, **kwargs: Any):
     try:
         gate.before_call(connection)
     except gate.Paused as paused:
@@ -251,11 +268,12 @@ def send(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any) 
             retry_after=paused.seconds,
             gated=True,
         ) from None
-    left = gate.remaining_budget()
+    left = gate.remaining_time()
     if left is not None:
         if left <= 0:
             raise ProviderError(f"{what}: the provider is too slow to answer right now", gated=True)
-        kwargs["timeout"] = httpx.Timeout(min(left, DEFAULT_TIMEOUT.read or left), connect=min(left, 2.0))
+        read = client.timeout.read or DEFAULT_TIMEOUT.read or left
+        kwargs["timeout"] = httpx.Timeout(min(left, read), connect=min(left, client.timeout.connect or 2.0))
     applies = method.upper() not in SAFE_METHODS
     started = time.monotonic()
     try:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 
 from requests_app.models import ProviderPause
 
@@ -38,6 +38,9 @@ GRANT = "grant"
 
 _urgency: contextvars.ContextVar[str] = contextvars.ContextVar("provider_call_urgency", default=GRANT)
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("provider_call_deadline", default=None)
+# A worker step's deadline (its lease): calls inside may wait for pauses and be retried in place,
+# but never past it.
+_step_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("provider_step_deadline", default=None)
 
 # A run of this many 5xx answers in a row pauses the connection (doubling up to the maximum).
 SERVER_ERROR_RUN = 3
@@ -90,9 +93,36 @@ def budget(seconds: float) -> Iterator[None]:
         _deadline.reset(token)
 
 
+@contextlib.contextmanager
+def step(seconds: float) -> Iterator[None]:
+    """Calls made inside belong to one worker step that must be done within `seconds` (its lease):
+    they wait for pauses and are retried in place after a 429, but never past that."""
+    token = _step_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _step_deadline.reset(token)
+
+
 def remaining_budget() -> float | None:
+    """Seconds left of a web request's budget (None outside one)."""
     deadline = _deadline.get()
     return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def remaining_time() -> float | None:
+    """Seconds left for the next call: the web budget, else the step's deadline (None: no limit)."""
+    budget = remaining_budget()
+    if budget is not None:
+        return budget
+    deadline = _step_deadline.get()
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def may_retry_in_place() -> bool:
+    """A rate-limited call may be tried again in place: only inside a worker step with time left."""
+    left = remaining_time()
+    return remaining_budget() is None and left is not None and left > 1.0
 
 
 def current_urgency() -> str:
@@ -144,22 +174,71 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-# This process's own memory of the pauses it saw (ms since the epoch): no query while it lasts.
+# This process's own memory of the pauses it saw (ms since the epoch): no round trip while it lasts.
 _local_pauses: dict[str, int] = {}
+# Set in Redis once its pauses are complete; missing after Redis restarted empty or was flushed,
+# and then the pauses are loaded back from the database before anyone relies on Redis again.
+EPOCH_KEY = "elevate:gate:epoch"
+
+
+def _pause_key(connection: Connection) -> str:
+    return f"elevate:gate:{connection.key}:pause"
 
 
 def _paused_for(connection: Connection) -> float:
-    """Seconds left of the connection's pause: this process's memory, else the database's."""
+    """Seconds left of the connection's pause: this process's memory, else Redis (complete since
+    its epoch), else the database (durable: Redis may have lost its pauses)."""
     now_ms = _now_ms()
     local = _local_pauses.get(connection.key, 0)
     if local > now_ms:
         return (local - now_ms) / 1000
-    row = ProviderPause.objects.filter(key=connection.key).values_list("until", flat=True).first()
-    if row is None:
-        return 0.0
-    until = int(row.timestamp() * 1000)
-    _local_pauses[connection.key] = until
+    try:
+        value, epoch = coordination_redis().mget(_pause_key(connection), EPOCH_KEY)
+        if epoch is None:
+            _reload_pauses_into_redis()
+            value = coordination_redis().get(_pause_key(connection))
+        until = int(value) if value else 0
+    except redis.RedisError:
+        until = _durable_pause(connection)
+    if until > now_ms:
+        _local_pauses[connection.key] = until
     return max(0.0, (until - now_ms) / 1000)
+
+
+def _durable_pause(connection: Connection) -> int:
+    try:
+        row = ProviderPause.objects.filter(key=connection.key).values_list("until", flat=True).first()
+    except Exception as exc:  # the database is the fallback: never fail a call over it
+        log.warning("provider gate: could not read the stored pause (%s)", exc)
+        return 0
+    return int(row.timestamp() * 1000) if row else 0
+
+
+def _reload_pauses_into_redis() -> None:
+    now = datetime.now(tz=UTC)
+    client = coordination_redis()
+    try:
+        current = list(ProviderPause.objects.filter(until__gt=now).values_list("key", "until"))
+    except Exception as exc:
+        log.warning("provider gate: could not read the stored pauses (%s)", exc)
+        return
+    for key, until in current:
+        until_ms = int(until.timestamp() * 1000)
+        client.eval(_EXTEND_PAUSE, 1, f"elevate:gate:{key}:pause", until_ms, _now_ms())
+    client.set(EPOCH_KEY, str(_now_ms()))
+
+
+# Raise a pause to `until` (ms since the epoch) unless a later one is already set: concurrent 429s
+# must never shorten each other's windows.
+_EXTEND_PAUSE = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local untilms = tonumber(ARGV[1])
+if untilms > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', math.max(1, untilms - tonumber(ARGV[2])) + 1000)
+  return untilms
+end
+return current
+"""
 
 
 def _take_token(connection: Connection) -> float:
@@ -191,6 +270,9 @@ def before_call(connection: Connection) -> None:
     Web requests never wait. Grants come back a moment after the pause ends, so the revokes
     waiting for the same pause go first."""
     max_wait = 0.0 if remaining_budget() is not None else float(settings.ELEVATE_GATE_MAX_WAIT_SECONDS)
+    step_left = remaining_time()
+    if step_left is not None:
+        max_wait = min(max_wait, max(0.0, step_left - 1.0))
     _settle(connection)
     waited = 0.0
     while (wait := _must_wait(connection)) > 0:
@@ -239,11 +321,17 @@ def after_answer(connection: Connection, status: int | None, retry_after: float 
 
 
 def _pause(connection: Connection, seconds: float) -> None:
-    """Extend the pause to now + `seconds` unless a later one is set: a conditional UPDATE, so
-    concurrent 429s never shorten each other's windows. (Provider calls run outside transactions;
-    should a caller's roll back, this process's memory still holds the pause.)"""
-    until_ms = _now_ms() + int(seconds * 1000)
+    """Extend the pause to now + `seconds` unless a later one is set (concurrent 429s never shorten
+    each other's windows): in this process, in Redis for every process, and in the database, which
+    survives Redis losing its data. (Provider calls run outside transactions; should a caller's
+    roll back, this process's memory and Redis still hold the pause.)"""
+    now_ms = _now_ms()
+    until_ms = now_ms + int(seconds * 1000)
     _local_pauses[connection.key] = max(_local_pauses.get(connection.key, 0), until_ms)
+    try:
+        coordination_redis().eval(_EXTEND_PAUSE, 1, _pause_key(connection), until_ms, now_ms)
+    except redis.RedisError as exc:
+        log.warning("provider gate: could not share the pause through Redis (%s)", exc)
     until = datetime.fromtimestamp(until_ms / 1000, tz=UTC)
     pauses = ProviderPause.objects.filter(key=connection.key)
     try:
@@ -254,19 +342,20 @@ def _pause(connection: Connection, seconds: float) -> None:
                 ProviderPause.objects.create(key=connection.key, label=connection.label, until=until)
         except IntegrityError:  # it exists (a later pause, or created meanwhile): extend it if ours is later
             pauses.filter(until__lt=until).update(until=until)
-    except DatabaseError as exc:
+    except Exception as exc:  # durable copy only: the pause already holds in memory and Redis
         log.warning("provider gate: could not store the pause (%s)", exc)
 
 
 def forget_pauses() -> None:
-    """Forget this process's memory of pauses, and the budgets and error runs in Redis (tests).
-    Pauses stored in the database end by themselves when their time is up."""
+    """Forget this process's memory of pauses, and the pauses, budgets and error runs in Redis,
+    starting a new epoch (tests). Pauses stored in the database end when their time is up."""
     _local_pauses.clear()
     try:
         client = coordination_redis()
         keys = list(client.scan_iter(match="elevate:gate:*", count=500))
         if keys:
             client.delete(*keys)
+        client.set(EPOCH_KEY, str(_now_ms()))
     except redis.RedisError as exc:
         log.warning("provider gate: could not clear the budgets in Redis (%s)", exc)
 

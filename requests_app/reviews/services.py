@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from requests_app import audit
+from requests_app import audit, permissions
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation
 from requests_app.lifecycle import TERMINAL_STATES
@@ -23,7 +23,7 @@ Status = ReviewItem.Status
 
 
 def may_review(user: User) -> bool:
-    return user.has_perm("requests_app.view_audit")
+    return user.has_perm(permissions.VIEW_AUDIT)
 
 
 def review_select(*, elevation: Elevation) -> ReviewItem | None:
@@ -77,6 +77,7 @@ def reviews_select_missed(*, batch: int = 2000) -> int:
         return 0
     picked = reviews_select_for([pk for pk, _ in rows])
     last_pk, last_ended = rows[-1]
+    assert last_ended is not None  # the query only walks ended elevations
     Heartbeat.objects.update_or_create(
         name=CURSOR, defaults={"beat_at": now(), "detail": {"ended_at": last_ended.isoformat(), "pk": last_pk}}
     )

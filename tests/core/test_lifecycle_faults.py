@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from helpers import wait_for
+from helpers import reaches, state_of, wait_for
 from requests_app import clock, services
 from requests_app.lifecycle import State
 from requests_app.models import DemoGrant, Elevation, ProviderConnection
@@ -20,14 +20,6 @@ from requests_app.models import DemoGrant, Elevation, ProviderConnection
 pytestmark = pytest.mark.worker
 SWEEP_SECONDS = 1
 SLACK_SECONDS = 4  # "a few seconds" on top of the sweep interval, on a shared 2-core machine
-
-
-def state_of(elevation):
-    return Elevation.objects.values_list("state", flat=True).get(pk=elevation.pk)
-
-
-def reaches(elevation, state, timeout=40):
-    return wait_for(lambda: state_of(elevation) == state, timeout, message=f"{elevation.pk} to be {state}")
 
 
 def held_by_a_step(elevation) -> bool:

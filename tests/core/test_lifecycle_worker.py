@@ -4,21 +4,13 @@ from datetime import timedelta
 
 import pytest
 
-from helpers import wait_for
+from helpers import reaches, wait_for
 from requests_app import clock, services
 from requests_app.lifecycle import State
-from requests_app.models import DemoGrant, Elevation
+from requests_app.models import DemoGrant
 
 pytestmark = pytest.mark.worker
 SWEEP_SECONDS = 1
-
-
-def state_of(elevation):
-    return Elevation.objects.values_list("state", flat=True).get(pk=elevation.pk)
-
-
-def reaches(elevation, state, timeout=30):
-    return wait_for(lambda: state_of(elevation) == state, timeout, message=f"{elevation} to be {state}")
 
 
 def request_expiring_in(seconds, employee, device):

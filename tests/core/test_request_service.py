@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from requests_app import clock, services
-from requests_app.errors import NotAllowed, PolicyViolation, ProviderUnavailable
+from requests_app.errors import NotAllowed, PolicyViolation, ProviderUnavailable, SecondFactorRequired
 from requests_app.lifecycle import State
 from requests_app.models import AuditEvent, Elevation, Policy
 
@@ -170,11 +170,19 @@ class TestExtend:
         elevation.refresh_from_db()
         assert elevation.total_minutes == 420
 
-    def test_helpdesk_must_give_a_reason_to_extend_someone_elses(self, employee, helpdesk, device):
+    def test_helpdesk_must_give_a_reason_to_extend_someone_elses(self, employee, helpdesk, device, with_mfa):
+        with_mfa(helpdesk)
         elevation = request(employee, device)
         with pytest.raises(PolicyViolation, match="Say why"):
             services.elevation_extend(elevation=elevation, actor=helpdesk, minutes=15)
         services.elevation_extend(elevation=elevation, actor=helpdesk, minutes=15, reason="ticket 42")
+
+    def test_helpdesk_without_mfa_cannot_extend_someone_elses(self, employee, helpdesk, device):
+        elevation = request(employee, device)
+        with pytest.raises(SecondFactorRequired):
+            services.elevation_extend(elevation=elevation, actor=helpdesk, minutes=15, reason="ticket 42")
+        elevation.refresh_from_db()
+        assert elevation.extensions == 0
 
     def test_another_employee_cannot_extend(self, employee, outsider, device):
         elevation = request(employee, device)

@@ -73,6 +73,6 @@ def test_the_dashboard_loads_the_insights_and_the_partial_shows_them(
 
 
 def test_insights_are_for_auditors_only_and_bad_filters_are_refused(employee_client, auditor_client):
-    assert employee_client.get("/audit/insights/").status_code == 404
+    assert employee_client.get("/audit/insights/").status_code == 403
     assert auditor_client.get("/audit/insights/?date_from=2026-12-05&date_to=2026-12-01").status_code == 400
     assert auditor_client.post("/audit/insights/").status_code == 405

@@ -81,21 +81,23 @@ def test_signed_out_person_is_sent_to_sign_in(pending, approver, client):
 def test_link_for_another_approver_is_refused(pending, approver, helpdesk_client):
     url = path_of(links.make_link(action="approve", elevation=pending, user=approver))
     response = helpdesk_client.post(url)
-    assert response.status_code == 400
-    assert b"sent to someone else" in response.content
+    assert response.status_code == 403
+    assert b"This link is not for you" in response.content
     pending.refresh_from_db()
     assert pending.state == State.PENDING_APPROVAL
 
 
-def test_channel_link_still_needs_an_approver(pending, employee_client, outsider_client):
+def test_channel_link_is_not_for_someone_who_may_not_approve(pending, employee_client, outsider_client):
     url = path_of(links.make_link(action="approve", elevation=pending))  # unbound: posted to a channel
 
-    own = employee_client.post(url)
-    other = outsider_client.post(url)
+    for client in (employee_client, outsider_client):  # the requester, and someone unrelated
+        for response in (client.get(url), client.post(url)):
+            assert response.status_code == 403
+            assert b"This link is not for you" in response.content
+            assert b"printer driver" not in response.content and b"erin-laptop" not in response.content
 
     pending.refresh_from_db()
     assert pending.state == State.PENDING_APPROVAL
-    assert own.status_code == other.status_code == 302
     assert not UsedLink.objects.exists()  # refused actions leave the link usable
 
 

@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 from integration_helpers import INTAKE_SECRET, intake_body
 
-from helpers import connect_sailpoint_identity, wait_for
+from helpers import connect_sailpoint_identity, state_of, wait_for
 from requests_app import clock, services
 from requests_app.integrations.jira.client import adf_plain_text
 from requests_app.lifecycle import State
@@ -48,11 +48,6 @@ def laptops(sailpoint, employee, default_policy, transactional_db):
         devices[hostname] = device
     connect_sailpoint_identity(sailpoint, employee, connection)  # SailPoint acts in Erin's own name
     return devices
-
-
-def state_of(elevation) -> str:
-    elevation.refresh_from_db()
-    return elevation.state
 
 
 def activation_of(sailpoint, elevation):

@@ -242,15 +242,22 @@ def test_far_off_token_expiry_is_not_warned(jira_connection, admin):
     assert notifications.warn_expiring_jira_tokens() == 0
 
 
-def test_receiver_never_raises_when_the_broker_is_down(monkeypatch, elevation):
+def test_receiver_logs_and_swallows_a_broker_that_is_down(monkeypatch, elevation, caplog):
+    attempts = []
+
     def broken(*args, **kwargs):
+        attempts.append(args)
         raise ConnectionError("broker down")
 
     monkeypatch.setattr(tasks.announce, "delay", broken)
 
-    receivers.on_elevation_changed(
+    result = receivers.on_elevation_changed(
         sender=None, elevation_ids=[elevation.pk], from_state=State.GRANTING, to_state=State.ACTIVE, action=None
     )
+
+    assert result is None and attempts == [("granted", [elevation.pk])]
+    assert f"could not queue the granted notification of elevations [{elevation.pk}]" in caplog.text
+    assert "broker down" in caplog.text
 
 
 def test_receiver_queues_the_event(monkeypatch, elevation):

@@ -21,9 +21,10 @@ def test_auditors_see_the_queue_with_the_reason_and_why_it_is_there(auditor_clie
     assert "Outage: restart the agent" in page and "Break-glass" in page
 
 
-def test_other_roles_do_not_find_the_queue(employee_client, helpdesk_client, item):
-    assert employee_client.get(QUEUE).status_code == 404
-    assert helpdesk_client.post(f"/reviews/{item.public_id}/decide/", {"decision": "sign_off"}).status_code == 404
+def test_other_roles_are_refused_the_queue(employee_client, helpdesk, helpdesk_client, item, with_mfa):
+    with_mfa(helpdesk)  # else sent to set it up first, as on every staff page
+    assert employee_client.get(QUEUE).status_code == 403
+    assert helpdesk_client.post(f"/reviews/{item.public_id}/decide/", {"decision": "sign_off"}).status_code == 403
     assert ReviewItem.objects.get(pk=item.pk).status == "open"
 
 

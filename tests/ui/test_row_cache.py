@@ -1,5 +1,6 @@
-"""List rows come from a cache keyed by what they show: a second look costs no rendering, and
-anything that changes a row, or the zone and day it is shown in, shows at once."""
+"""Audit rows come from a cache keyed by the event's hash under the release: a second look costs
+no rendering, a deploy or another zone renders afresh. Other lists are rendered every time, so
+whatever changes in a row shows at once."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from datetime import timedelta
 
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
+from django.template import Engine
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from requests_app import audit, fragments
+from requests_app import audit
+from requests_app.auditing import row_cache, selectors
+from requests_app.auditing.row_cache import ROW_TEMPLATE, audit_rows, row_key_prefix
 from requests_app.clock import now
 from requests_app.lifecycle import State
 from requests_app.models import Elevation
@@ -19,42 +23,39 @@ MY = "/"
 CONSOLE = "/helpdesk/"
 
 
-def test_a_row_is_rendered_once_then_read_from_the_cache(db):
-    items = [{"n": 1, "label": "one"}, {"n": 2, "label": "two"}]
-    loads = []
-    run = now().timestamp()  # keys of this test only
-
+def _rendered_rows(events, loads):
     def load(missing):
-        loads.append([item["n"] for item in missing])
-        return missing
+        loads.append([event["seq"] for event in missing])
+        return selectors.event_rows(missing)
 
-    def render():
-        return fragments.cached_rows(
-            "auditing/dashboard.html#audit-event", items, key=lambda i: f"test-{i['n']}-{run}", load=load
-        )
-
-    first, second = render(), render()
-    assert first == second and len(first) == 2
-    assert loads == [[1, 2]]  # the second call rendered nothing
+    return audit_rows(events, load=load)
 
 
-def test_a_response_value_is_filled_in_escaped_and_never_cached(employee, device, make_elevation):
-    key = f"fill-{now().timestamp()}"
-    html = fragments.cached_rows(
-        "helpdesk/_elevation_rows.html#elevation-row",
-        [make_elevation(employee, device)],
-        key=lambda e: key,
-        fill={"token": "tok-1", "next": '/helpdesk/?q="x"&after=1'},
-    )[0]
-    assert 'value="tok-1"' in html and 'value="/helpdesk/?q=&quot;x&quot;&amp;after=1"' in html
-    cached = next(v for k, v in cache.get_many(_keys_ending(key)).items())
-    assert "tok-1" not in cached and "<!--fill:token-->" in cached
+def test_an_audit_row_is_rendered_once_then_read_from_the_cache(db):
+    recorded = [audit.record("test.row_cache", reason=f"row {n}") for n in range(2)]
+    events = [{"seq": e.seq, "hash": e.hash} for e in recorded]
+    loads = []
+    first, second = _rendered_rows(events, loads), _rendered_rows(events, loads)
+    assert first == second and "row 0" in first[0] and "row 1" in first[1]
+    assert loads == [[e.seq for e in recorded]]  # the second call rendered nothing
 
 
-def _keys_ending(suffix: str) -> list[str]:
-    client = cache._cache.get_client()
-    prefix = cache.make_key("")
-    return [k.decode().removeprefix(prefix) for k in client.scan_iter(match=f"{prefix}row:*{suffix}")]
+def test_a_new_release_renders_its_audit_rows_afresh(db, settings):
+    event = audit.record("test.row_cache", reason="release")
+    events = [{"seq": event.seq, "hash": event.hash}]
+    loads = []
+    _rendered_rows(events, loads)
+    settings.ELEVATE_RELEASE = f"next-{now().timestamp()}"
+    _rendered_rows(events, loads)
+    assert loads == [[event.seq], [event.seq]]
+
+
+def test_untrusted_text_in_an_audit_row_is_escaped_before_it_is_cached(db):
+    event = audit.record("test.row_cache", reason="<script>alert(1)</script>")
+    html = _rendered_rows([{"seq": event.seq, "hash": event.hash}], [])[0]
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    cached = cache.get(row_key_prefix(Engine.get_default().get_template(ROW_TEMPLATE)) + event.hash)
+    assert cached == str(html)
 
 
 def test_history_shows_a_renamed_device_and_the_users_new_time_zone(employee_client, employee, device, make_elevation):
@@ -108,23 +109,23 @@ def test_audit_rows_cost_one_more_query_only_when_not_cached(auditor_client, dja
     audit.record("test.row_cache_queries", reason="q")
     query = {"action": "test.row_cache_queries"}
     auditor_client.get("/audit/", query)  # warms the summary and the row
-    with django_assert_num_queries(6):
+    # session, user, the MFA guard (second factor, roles), the user's and their groups'
+    # permissions, checkpoint, head, providers, page
+    with django_assert_num_queries(10):
         auditor_client.get("/audit/", query)
     audit.record("test.row_cache_queries", reason="a new one")
-    with django_assert_num_queries(7):  # the new row's columns
+    with django_assert_num_queries(11):  # the new row's columns
         auditor_client.get("/audit/", query)
 
 
-def test_pages_still_show_their_rows_when_the_cache_is_down(
-    employee_client, employee, device, make_elevation, monkeypatch, caplog
-):
-    make_elevation(employee, device, state=State.EXPIRED, reason="shown without a cache")
+def test_the_audit_trail_still_shows_its_rows_when_the_cache_is_down(auditor_client, monkeypatch, caplog):
+    audit.record("test.row_cache_down", reason="shown without a cache")
 
     def down(*args, **kwargs):
         raise RedisConnectionError("Connection refused")
 
-    monkeypatch.setattr(fragments.cache, "get_many", down)
-    monkeypatch.setattr(fragments.cache, "set_many", down)
-    response = employee_client.get(MY)
+    monkeypatch.setattr(row_cache.cache, "get_many", down)
+    monkeypatch.setattr(row_cache.cache, "set_many", down)
+    response = auditor_client.get("/audit/", {"action": "test.row_cache_down"})
     assert response.status_code == 200 and "shown without a cache" in response.content.decode()
-    assert "row cache unavailable" in caplog.text
+    assert "audit row cache unavailable" in caplog.text

@@ -217,9 +217,8 @@ def test_revoke_of_an_ended_elevation_is_refused(employee_client, employee, devi
 
 def test_auditor_who_can_see_an_elevation_still_cannot_change_it(auditor_client, employee, device, make_elevation, hx):
     elevation = make_elevation(employee, device)
-    body = auditor_client.post(revoke_url(elevation), **hx()).content.decode()
-    assert "You cannot change this elevation." in body
-    auditor_client.post(extend_url(elevation), {"minutes": "15"})
+    assert auditor_client.post(revoke_url(elevation), **hx()).status_code == 403
+    assert auditor_client.post(extend_url(elevation), {"minutes": "15"}).status_code == 403
     elevation.refresh_from_db()
     assert (elevation.state, elevation.extensions) == (State.ACTIVE, 0)
 

@@ -14,7 +14,7 @@ from requests_app.api.serializers import AuditPageSerializer
 from requests_app.auditing import export as exports
 from requests_app.auditing import selectors
 from requests_app.auditing.filters import AuditFilterForm
-from requests_app.lifecycle import State
+from requests_app.states import State
 
 FILTERS = [
     OpenApiParameter("user", str, description="Whose elevation or account (e-mail)"),

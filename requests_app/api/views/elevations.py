@@ -7,7 +7,7 @@ from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from requests_app import policy, selectors, services
+from requests_app import permissions, policy, selectors, services
 from requests_app.api import visibility
 from requests_app.api.access import effective_scopes, require_scope
 from requests_app.api.base import ApiView
@@ -24,10 +24,10 @@ from requests_app.api.serializers import (
     RequestOutcomeSerializer,
 )
 from requests_app.errors import NotAllowed, PolicyViolation
-from requests_app.forms import ExtendForm, RevokeForm, may_change
+from requests_app.forms import ExtendForm, RevokeForm
 from requests_app.helpdesk import forms as helpdesk_forms
-from requests_app.lifecycle import LIVE_STATES, State
 from requests_app.models import Elevation, Policy
+from requests_app.states import LIVE_STATES, State
 
 
 class NewestFirst(CursorPagination):
@@ -40,7 +40,7 @@ class DeviceList(ApiView):
     required_scope = READ
 
     def get(self, request):
-        return Response(DeviceSerializer(selectors.my_devices(request.user), many=True).data)
+        return Response(DeviceSerializer(selectors.devices_for_user(request.user), many=True).data)
 
 
 @extend_schema(summary="The policies that apply to my devices (all of them for helpdesk and audit)")
@@ -53,7 +53,9 @@ class PolicyList(ApiView, generics.ListAPIView):
         if effective_scopes(self.request) & {HELPDESK, AUDIT}:
             return Policy.objects.all()
         chooser = policy.PolicyChooser(self.request.user)
-        names = {chooser(device).name for device in selectors.my_devices(self.request.user)} or {chooser(None).name}
+        names = {chooser(device).name for device in selectors.devices_for_user(self.request.user)} or {
+            chooser(None).name
+        }
         return Policy.objects.filter(name__in=names)
 
 
@@ -155,9 +157,9 @@ class _ChangeView(ApiView):
     def changeable(self, request, public_id) -> Elevation:
         elevation = visibility.elevation_for(request, public_id)
         self.audited_elevation = elevation
-        own = visibility.is_own(request, elevation)
+        own = permissions.is_party(request.user, elevation)
         require_scope(request, REQUEST if own else HELPDESK)
-        if not may_change(request.user, elevation):
+        if not permissions.may_change(request.user, elevation):
             raise NotAllowed("You cannot change this elevation.")
         return elevation
 
@@ -170,7 +172,7 @@ class ElevationExtend(_ChangeView):
         elevation = self.changeable(request, public_id)
         data = valid(ExtendInput, request)
         fields = {"minutes": str(data["minutes"]), "reason": data.get("reason", "")}
-        if visibility.is_own(request, elevation):
+        if permissions.is_party(request.user, elevation):
             cleaned = refuse_unless_valid(ExtendForm(fields, elevation=elevation))
         else:
             cleaned = refuse_unless_valid(helpdesk_forms.ExtendForm(fields))
@@ -186,7 +188,7 @@ class ElevationRevoke(_ChangeView):
     def post(self, request, public_id):
         elevation = self.changeable(request, public_id)
         data = valid(ReasonInput, request)
-        form_class = RevokeForm if visibility.is_own(request, elevation) else helpdesk_forms.ReasonForm
+        form_class = RevokeForm if permissions.is_party(request.user, elevation) else helpdesk_forms.ReasonForm
         cleaned = refuse_unless_valid(form_class({"reason": data.get("reason", "")}))
         services.elevation_revoke(elevation=elevation, actor=request.user, **cleaned)
         elevation.refresh_from_db()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -28,7 +30,7 @@ from requests_app.approvals.forms import ApproveForm, DenyForm
 from requests_app.errors import PolicyViolation
 from requests_app.helpdesk import selectors as helpdesk_selectors
 from requests_app.helpdesk.forms import ReasonForm, SearchForm
-from requests_app.models import User
+from requests_app.models import Elevation, User
 
 
 @extend_schema(summary="Requests waiting for my decision, oldest first", responses=ElevationSerializer(many=True))
@@ -41,8 +43,8 @@ class ApprovalQueue(ApiView):
 
 class _Decide(ApiView):
     required_scope = APPROVE
-    form_class = ApproveForm
-    decide = staticmethod(services.elevation_approve)
+    form_class: type[ApproveForm | DenyForm] = ApproveForm
+    decide: Callable[..., Elevation] = staticmethod(services.elevation_approve)
 
     def post(self, request, public_id):
         elevation = selectors.elevation_for_user(public_id=public_id, user=request.user)
@@ -111,7 +113,7 @@ class Grant(ApiView):
     def post(self, request):
         data = valid(GrantInput, request)
         person = _person(data["user"])
-        device = helpdesk_selectors.usable_devices(person).filter(device_match(data["device"])).first()
+        device = selectors.devices_for_user(person).filter(device_match(data["device"])).first()
         if device is None:
             raise PolicyViolation(f"Pick one of {person}'s devices.", field="device")
         return ask(self, data, device=device, beneficiary=person)

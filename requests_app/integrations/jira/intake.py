@@ -79,7 +79,10 @@ class IntakeRequest:
     expires_at: datetime | None = None
 
     def resolve_expiry(self, now: datetime) -> datetime:
-        return self.expires_at if self.expires_at is not None else now + self.duration
+        if self.expires_at is not None:
+            return self.expires_at
+        assert self.duration is not None  # parse_intake sets one of the two
+        return now + self.duration
 
 
 # -- authentication -------------------------------------------------------------------------

@@ -129,6 +129,7 @@ def _seen_before(connection: JiraConnection, issue_key: str, at) -> JiraIntake |
 def describe(intake: JiraIntake, *, created: bool) -> dict:
     """The JSON answer: what happened, and where to look."""
     elevation = intake.elevation
+    assert elevation is not None  # receive() links every intake it answers for
     outcome = intake.outcome if created else "duplicate"
     messages = {
         "created": f"Elevation requested for {intake.reporter_email} on {elevation.target_name}.",

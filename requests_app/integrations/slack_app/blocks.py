@@ -13,7 +13,7 @@ from requests_app.forms import extend_choices, may_revoke
 from requests_app.integrations.messages import portal_url, when
 from requests_app.integrations.slack import escape_mrkdwn as esc
 from requests_app.integrations.slack_app.identity import needs_portal
-from requests_app.lifecycle import State
+from requests_app.states import State
 
 OUTCOMES = {
     State.APPROVED: ":white_check_mark: *Approved*",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from requests_app import policy, selectors, services
 from requests_app.durations import parse_minutes
 from requests_app.errors import PolicyViolation, PortalError
-from requests_app.forms import ExtendForm
+from requests_app.forms import ExtendForm, first_error
 from requests_app.integrations.slack import escape_mrkdwn as esc
 from requests_app.integrations.slack_app import blocks
 from requests_app.integrations.slack_app.identity import user_for
@@ -25,7 +25,7 @@ HELP = (
 
 
 def ephemeral(text: str, content: list | None = None) -> dict:
-    answer = {"response_type": "ephemeral", "text": text}
+    answer: dict[str, object] = {"response_type": "ephemeral", "text": text}
     if content:
         answer["blocks"] = content
     return answer
@@ -52,7 +52,7 @@ def run(app: SlackApp, slack_id: str, text: str) -> dict:
 
 
 def _devices(user: User) -> dict:
-    devices = selectors.my_devices(user)
+    devices = list(selectors.devices_for_user(user))
     if not devices:
         return ephemeral("You have no devices in Elevate.")
     lines = [f"• `{esc(d.hostname)}` {esc(d.os)}" for d in devices]
@@ -83,7 +83,7 @@ def _change(user: User, verb: str, args: list[str]) -> dict:
         return ephemeral(f"Revoking admin on {elevation.target_name}.")
     form = ExtendForm({"minutes": str(_minutes(args[1:])), "reason": ""}, elevation=elevation)  # the page's form
     if not form.is_valid():
-        raise PolicyViolation(next(iter(form.errors.values()))[0])
+        raise PolicyViolation(first_error(form))
     services.elevation_extend(elevation=elevation, actor=user, **form.cleaned_data)
     elevation.refresh_from_db()
     return ephemeral(f"Extended: admin on {elevation.target_name} until {elevation.expires_at:%H:%M} UTC.")

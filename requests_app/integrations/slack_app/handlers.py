@@ -8,9 +8,8 @@ import json
 
 from django.http import Http404
 
-from requests_app import selectors, services
+from requests_app import permissions, selectors, services
 from requests_app.errors import NotAllowed, PortalError
-from requests_app.forms import may_change
 from requests_app.integrations.slack_app import blocks, posts
 from requests_app.integrations.slack_app.identity import client_of, needs_portal, user_for
 from requests_app.integrations.slack_app.models import SlackApp, SlackPost
@@ -53,9 +52,9 @@ def _act(app, payload, action_id: str, user: User, elevation: Elevation, post: S
             return ""
         client_of(app).open_view(payload["trigger_id"], blocks.deny_modal(elevation, post.channel, post.ts))
         return ""
-    if not may_change(user, elevation):
+    if not permissions.may_change(user, elevation):
         raise NotAllowed("You cannot change this elevation.")
-    if user.pk not in (elevation.beneficiary_id, elevation.requester_id) and needs_portal(user):
+    if not permissions.is_party(user, elevation) and needs_portal(user):
         return MFA_NOTE  # helpdesk on someone else's elevation, as on its page
     if action_id == "extend":
         services.elevation_extend(elevation=elevation, actor=user, minutes=int(minutes or 0))

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from allauth.mfa.models import Authenticator
 
-from requests_app.auth.mfa import SECOND_FACTORS, mfa_required_for
+from requests_app import permissions
 from requests_app.clock import now
 from requests_app.integrations.conf import setting
 from requests_app.integrations.slack_app.client import SlackWebClient
@@ -53,9 +53,11 @@ def user_for(slack_id: str, app: SlackApp) -> User | None:
 def recent_mfa(user: User) -> bool:
     """A second factor was used to sign in to the portal within the allowed age."""
     since = now() - timedelta(seconds=setting("ELEVATE_SLACK_MFA_MAX_AGE_SECONDS"))
-    return Authenticator.objects.filter(user=user, type__in=SECOND_FACTORS, last_used_at__gte=since).exists()
+    return Authenticator.objects.filter(
+        user=user, type__in=permissions.SECOND_FACTORS, last_used_at__gte=since
+    ).exists()
 
 
 def needs_portal(user: User) -> bool:
     """Staff roles act from Slack only after a recent MFA sign-in; otherwise in the portal."""
-    return mfa_required_for(user) and not recent_mfa(user)
+    return permissions.mfa_required_for(user) and not recent_mfa(user)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from requests_app.errors import PortalError
@@ -36,7 +38,9 @@ class GroupElevationForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["connection"].queryset = ProviderConnection.objects.filter(kind=GROUP_KIND, enabled=True)
+        cast(forms.ModelChoiceField, self.fields["connection"]).queryset = ProviderConnection.objects.filter(
+            kind=GROUP_KIND, enabled=True
+        )
 
     def service_arguments(self) -> dict:
         return dict(self.cleaned_data)

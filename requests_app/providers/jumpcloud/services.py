@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from requests_app import policy, services
+from requests_app import permissions, policy, services
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation, PortalError, ProviderUnavailable
 from requests_app.lifecycle import LIVE_STATES
@@ -40,7 +40,7 @@ def group_elevation_request(
     starts_at: datetime | None = None,
 ) -> Elevation:
     """Give a user group sudo for `minutes` (on one device group when `device_group_id` is set)."""
-    if not requester.has_perm("requests_app.act_for_others"):
+    if not requester.has_perm(permissions.ACT_FOR_OTHERS):
         raise NotAllowed("Only helpdesk and admins may elevate a user group.")
     if connection.kind != GROUP_KIND:
         raise PolicyViolation(f"{connection.name} is not a JumpCloud user-group connection.", field="connection")

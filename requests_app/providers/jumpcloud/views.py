@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from requests_app.errors import PortalError
+from requests_app.permissions import ACT_FOR_OTHERS, role_required
 from requests_app.providers.base import ProviderError
 from requests_app.providers.jumpcloud.forms import GroupElevationForm
 from requests_app.providers.jumpcloud.services import group_elevation_request
@@ -18,11 +17,9 @@ from requests_app.providers.jumpcloud.services import group_elevation_request
 log = logging.getLogger(__name__)
 
 
-@login_required
+@role_required(ACT_FOR_OTHERS)
 @require_http_methods(["GET", "POST"])
 def group_elevation(request):
-    if not request.user.has_perm("requests_app.act_for_others"):
-        raise PermissionDenied("This page is for the helpdesk.")
     form = GroupElevationForm(request.POST or None, initial=request.GET.dict())
     if form.is_bound and form.is_valid():
         try:

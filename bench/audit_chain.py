@@ -1,4 +1,5 @@
-"""Writing many audit events fast with a correct hash chain (tests, `seed_bench`).
+"""Writing many audit events fast with a correct hash chain, for the tests and the benchmark
+(`seed_bench`); not part of the portal (nothing at run time writes events but `audit.record()`).
 
 `append_events()` takes rows of AuditEvent field values (without seq, prev_hash and hash),
 continues the chain from the current head exactly as `audit.record()` would (same canonical

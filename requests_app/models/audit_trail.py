@@ -1,3 +1,6 @@
+"""The audit trail's tables: the events, the chain head, the verification checkpoint.
+Written only through requests_app.audit.record(); read by requests_app.auditing."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -19,7 +22,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):
         raise AuditEventImmutable("Audit events are append-only; they cannot be deleted.")
 
-    delete.queryset_only = True
+    delete.queryset_only = True  # type: ignore[attr-defined]  # Django's flag: no Manager.delete()
 
 
 class AuditEvent(models.Model):
