@@ -49,7 +49,7 @@ test: install services ## Run the whole test suite on PostgreSQL and Redis (star
 services: ## Start PostgreSQL and Redis on 127.0.0.1 if they are not answering
 	@bash scripts/services.sh
 
-lint: install ## ruff lint and format check, mypy (django-stubs) on requests_app and portal, Django checks, missing migrations
+lint: install ## ruff lint and format check, mypy (django-stubs) on requests_app, portal and elevate_cli, Django checks, missing migrations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.mfa",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "requests_app",
     "requests_app.integrations",
 ]
@@ -364,6 +367,38 @@ ELEVATE_MFA_REQUIRED_PATHS = env_list(
 # Step-up: asking for an elevation needs a sign-in (or re-authentication) at most this old. 0: off.
 ELEVATE_STEP_UP_SECONDS = env_int("ELEVATE_STEP_UP_SECONDS", 3600)
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("ACCOUNT_REAUTHENTICATION_TIMEOUT", 300)
+
+# ---------------------------------------------------------------------------------------------
+# REST API (/api/v1/, requests_app/api/): personal access tokens only, problem+json errors
+# ---------------------------------------------------------------------------------------------
+ELEVATE_API_TOKEN_DAYS = env_int("ELEVATE_API_TOKEN_DAYS", 90)  # a new token's default lifetime
+ELEVATE_API_TOKEN_MAX_DAYS = env_int("ELEVATE_API_TOKEN_MAX_DAYS", 365)  # the longest an admin allows
+ELEVATE_API_RATE = env_str("ELEVATE_API_RATE", "300/min")  # calls per token
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["requests_app.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["requests_app.api.access.TokenScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["requests_app.api.throttling.PerTokenThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": ELEVATE_API_RATE},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "requests_app.api.problems.problem_response",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Elevate API",
+    "DESCRIPTION": "Just-in-time admin rights: the same services, policies and audit trail as the portal.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "requests_app.api.schema.add_problems",
+    ],
+}
 
 # ---------------------------------------------------------------------------------------------
 # Internationalisation: UTC inside, the user's time zone on screen (UserTimezoneMiddleware)

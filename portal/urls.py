@@ -32,6 +32,8 @@ urlpatterns = [
     path("approvals/", include("requests_app.approvals.urls")),
     path("audit/insights/", include("requests_app.insights.urls")),
     path("audit/", include("requests_app.auditing.urls")),
+    path("api/v1/", include("requests_app.api.urls")),
+    path("settings/tokens/", include("requests_app.api.page_urls")),
     path("attestations/", include("requests_app.attestation.urls")),
     path("reviews/", include("requests_app.reviews.urls")),
     path("evidence/", include("requests_app.evidence.urls")),

@@ -5,7 +5,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from requests_app import audit
+from requests_app.api import admin as api_admin  # noqa: F401  (registers ApiTokenAdmin)
 from requests_app.models import (
+    ApiTokenPolicy,
     Attestation,
     AuditEvent,
     Device,
@@ -159,3 +161,13 @@ class EvidencePackAdmin(ReadOnlyAdmin):
     list_display = ("period_label", "requested_by", "status", "sha256", "created_at")
     list_filter = ("status",)
     search_fields = ("period_label", "requested_by__email", "sha256")
+
+
+@admin.register(ApiTokenPolicy)
+class ApiTokenPolicyAdmin(AuditedAdmin):
+    """One row: how long API tokens last (Settings → API tokens uses it)."""
+
+    list_display = ("__str__",)
+
+    def has_add_permission(self, request) -> bool:
+        return super().has_add_permission(request) and not ApiTokenPolicy.objects.exists()

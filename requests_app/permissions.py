@@ -59,6 +59,15 @@ def may_act_for(actor: User, beneficiary: User) -> bool:
     return actor.pk == beneficiary.pk or actor.has_perm(ACT_FOR_OTHERS)
 
 
+def approves_any(user: User) -> bool:
+    """Someone may_approve could accept for some request: the approver role, a manager, or a
+    member of a policy's approver group (what an API token's approve scope is offered for)."""
+    if user.has_perm(APPROVE) or user.reports.exists():
+        return True
+    groups = Policy.objects.exclude(approver_group=None).values_list("approver_group", flat=True)
+    return user.groups.filter(pk__in=groups).exists()
+
+
 def may_break_glass(user: User) -> bool:
     return user.has_perm(BREAK_GLASS)
 

@@ -11,3 +11,5 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from requests_app.integrations import receivers  # noqa: F401  (connects lifecycle signals)
+        from requests_app.integrations.slack_app import admin as slack_admin  # noqa: F401  (registers)
+        from requests_app.integrations.slack_app import receivers as slack_receivers  # noqa: F401  (connects)

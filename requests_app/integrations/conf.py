@@ -21,6 +21,8 @@ DEFAULTS = {
     ),
     # Give up on a notification or Jira comment after this many attempts.
     "ELEVATE_NOTIFY_MAX_ATTEMPTS": lambda: env_int("ELEVATE_NOTIFY_MAX_ATTEMPTS", 8),
+    # A role that needs MFA acts from Slack only this long after an MFA sign-in to the portal.
+    "ELEVATE_SLACK_MFA_MAX_AGE_SECONDS": lambda: env_int("ELEVATE_SLACK_MFA_MAX_AGE_SECONDS", 8 * 3600),
 }
 
 

@@ -111,6 +111,7 @@ class Delivery(models.Model):
         EMAIL = "email", "E-mail"
         SLACK = "slack", "Slack"
         JIRA = "jira", "Jira comment"
+        SLACK_APP = "slack_app", "Slack app message"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -185,3 +186,9 @@ class UsedLink(models.Model):
 
     def __str__(self) -> str:
         return self.token_id
+
+
+# The Slack app's models live beside its code; importing them here registers them with this app.
+from requests_app.integrations.slack_app.models import SlackApp, SlackPost, SlackUser  # noqa: E402
+
+__all__ = ["SlackApp", "SlackPost", "SlackUser"]

@@ -33,6 +33,8 @@ from requests_app.integrations.models import (
     SlackChannel,
 )
 from requests_app.integrations.slack import post_message
+from requests_app.integrations.slack_app import posts as slack_posts
+from requests_app.integrations.slack_app.identity import current_app as current_slack_app
 from requests_app.lifecycle import State
 from requests_app.models import Elevation, User
 from requests_app.providers.base import ProviderError
@@ -136,6 +138,10 @@ def announce(event: str, elevation_id: int) -> list[int]:
                     f"{prefix}:slack:{channel.pk}", channel=Delivery.Channel.SLACK, slack_channel=channel, **common
                 )
             )
+    if event in slack_posts.POSTING_EVENTS and current_slack_app() is not None:
+        for user in people_for(event, elevation):
+            key = f"{prefix}:slack_app:{user.pk}"
+            ids.append(create_delivery(key, channel=Delivery.Channel.SLACK_APP, recipient=user, **common))
     if event in JIRA_EVENTS:
         for intake in JiraIntake.objects.filter(elevation=elevation, connection__enabled=True):
             ids.append(
@@ -257,6 +263,9 @@ def _rendered(delivery: Delivery) -> messages.Rendered:
 
 
 def _send(delivery: Delivery) -> str:
+    if delivery.channel == Delivery.Channel.SLACK_APP:  # Block Kit of its own, updated in place later
+        assert delivery.elevation is not None and delivery.recipient is not None  # one person, one elevation
+        return slack_posts.deliver(delivery.event, delivery.elevation, delivery.recipient)
     rendered = _rendered(delivery)
     if delivery.channel == Delivery.Channel.EMAIL:
         assert delivery.recipient is not None  # e-mail deliveries are personal

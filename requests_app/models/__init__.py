@@ -9,10 +9,13 @@ from requests_app.models.elevations import Approval, Elevation, Heartbeat
 from requests_app.models.evidence import EvidencePack
 from requests_app.models.policies import Policy
 from requests_app.models.reviews import ReviewItem
+from requests_app.models.tokens import ApiToken, ApiTokenPolicy, IdempotencyKey
 from requests_app.models.user_authorizations import UserAuthorization
 from requests_app.models.users import User
 
 __all__ = [
+    "ApiToken",
+    "ApiTokenPolicy",
     "Approval",
     "Attestation",
     "AuditChainHead",
@@ -23,6 +26,7 @@ __all__ = [
     "Elevation",
     "EvidencePack",
     "Heartbeat",
+    "IdempotencyKey",
     "Policy",
     "ProviderConnection",
     "ProviderIdentity",

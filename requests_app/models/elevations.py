@@ -23,6 +23,7 @@ class Elevation(models.Model):
         JIRA = "jira", "Jira"
         BREAK_GLASS = "break_glass", "Break-glass"
         API = "api", "API"
+        SLACK = "slack", "Slack"
 
     class TargetKind(models.TextChoices):
         DEVICE = "device", "Device"

@@ -14,6 +14,7 @@ SIMULATORS = {
     "sailpoint": "requests_app.providers.sailpoint.simulator.SailPointSimulator",
     "jira": "requests_app.integrations.jira.simulator.JiraSimulator",
     "slack": "requests_app.integrations.slack_simulator.SlackSimulator",
+    "slack-app": "requests_app.integrations.slack_simulator.SlackWebSimulator",
 }
 
 

@@ -1,0 +1,1 @@
+"""`elevate`: the portal's command line (login, devices, request, status, extend, revoke, approvals)."""

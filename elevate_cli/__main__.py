@@ -1,0 +1,3 @@
+from elevate_cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The API's views, one module per resource. Each calls the selectors and services the pages call."""
