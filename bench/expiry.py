@@ -2,7 +2,7 @@
 its expiry to the provider's revoke call (the DemoGrant row's revoked_at).
 
 The rows are written as activation leaves them, and each gets what activation sends on commit
-(`tasks.schedule_expiry`); the worker with its beat sweep does the rest.
+(`queueing.schedule_expiry`); the worker with its beat sweep does the rest.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _lateness(ids: list[int]) -> tuple[list[float], int]:
 
 
 def one_size(count: int, window: float, latency_ms: int = 0) -> dict:
-    from requests_app import tasks
+    from requests_app import queueing
     from requests_app.lifecycle import State
     from requests_app.models import Elevation
 
@@ -43,7 +43,7 @@ def one_size(count: int, window: float, latency_ms: int = 0) -> dict:
         [(user, d) for d in devices], conn=devices[0].connection, expiries=expiries, reason="bench expiry"
     )
     for elevation in rows:
-        tasks.schedule_expiry(elevation)
+        queueing.schedule_expiry(elevation)
     ids = [e.pk for e in rows]
     setup = time.monotonic() - started  # rows written and runs queued; must be under the lead
     deadline = time.monotonic() + lead + window + 120
@@ -69,7 +69,7 @@ def run(scale) -> dict:
     sizes = [one_size(count, scale.expiry_window) for count in scale.expiry_sizes]
     # The same largest burst against a provider that takes 200 ms a call, as real ones do.
     sizes.append(one_size(scale.expiry_sizes[-1], scale.expiry_window, latency_ms=200))
-    from requests_app.tasks import EXPIRY_TICK_SECONDS
+    from requests_app.queueing import EXPIRY_TICK_SECONDS
 
     lines = [
         f"sweep every {settings.ELEVATE_SWEEP_SECONDS} s; an expiry run is queued for every {EXPIRY_TICK_SECONDS} s"

@@ -17,15 +17,17 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from requests_app import audit, counters
+from requests_app import audit, counters, queueing
 from requests_app.clock import now
 from requests_app.errors import StaleTransition
 from requests_app.lifecycle import State, transition, transition_many
@@ -86,7 +88,7 @@ def grant_request_for(elevation: Elevation) -> GrantRequest:
         except ProviderUnavailable as exc:
             raise ProviderError(exc.message, permanent=True) from exc
         external_id = identity.external_id
-    target = elevation.device.external_id if elevation.device_id else elevation.target_ref
+    target = elevation.device.external_id if elevation.device is not None else elevation.target_ref
     return GrantRequest(
         idempotency_key=str(elevation.public_id),
         user_external_id=external_id,
@@ -150,7 +152,10 @@ def _claim_grant(elevation_id: int) -> Elevation | None:
             return None
         # The lease covers a status check, a search, a pre-flight and the grant, each bounded by the
         # HTTP timeout; a worker that dies mid-call leaves it to run out, then the sweep re-drives.
-        claim = {"grant_claimed_until": current + step_lease(), "next_attempt_at": current + step_lease()}
+        claim: dict[str, Any] = {
+            "grant_claimed_until": current + step_lease(),
+            "next_attempt_at": current + step_lease(),
+        }
         if elevation.state == State.APPROVED:
             transition(elevation, State.GRANTING, **claim)
         else:
@@ -262,32 +267,26 @@ def _record_grant(elevation: Elevation, **fields) -> None:
 def _after_late_answer(elevation: Elevation) -> None:
     """The grant was made, but the row was revoked (or given up on) meanwhile: release the claim so
     the revoke step, which waits for it, removes what was made."""
-    from requests_app import tasks
-
     Elevation.objects.filter(pk=elevation.pk).update(grant_claimed_until=None)
-    tasks.revoke.delay(elevation.pk)
+    queueing.revoke(elevation.pk)
 
 
 def _activate(elevation: Elevation, provider_expires_at) -> None:
-    from requests_app import tasks
-
     transition(
         elevation,
         State.ACTIVE,
         action="elevation.granted",
-        activated_at=now(),
+        activated_at=(activated := now()),
         provider_expires_at=provider_expires_at or elevation.expires_at,
         attempts=0,
         last_error="",
         next_attempt_at=None,
         grant_claimed_until=None,
     )
-    counters.observe(
-        "grant_seconds", (elevation.activated_at - max(elevation.starts_at, elevation.created_at)).total_seconds()
-    )
-    transaction.on_commit(lambda: tasks.schedule_expiry(elevation), robust=True)
+    counters.observe("grant_seconds", (activated - max(elevation.starts_at, elevation.created_at)).total_seconds())
+    transaction.on_commit(lambda: queueing.schedule_expiry(elevation), robust=True)
     if provider_expires_at and provider_expires_at != elevation.expires_at:
-        transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk), robust=True)
+        transaction.on_commit(lambda: queueing.sync_expiry(elevation.pk), robust=True)
 
 
 def _grant_failed(elevation: Elevation, exc: ProviderError) -> float | None:
@@ -317,11 +316,9 @@ def _grant_failed(elevation: Elevation, exc: ProviderError) -> float | None:
     return delay
 
 
-def _give_up(elevation: Elevation, why: str, **fields) -> None:
+def _give_up(elevation: Elevation, why: str, **fields: Any) -> float | None:
     """End a grant that will not happen. When a call may have reached the provider, what it made is
     found and revoked first (granting -> revoking -> failed); else the row fails at once."""
-    from requests_app import tasks
-
     if not (elevation.possibly_granted or elevation.provider_ref):
         _end_failed(elevation, why, **fields)
         return None
@@ -338,7 +335,7 @@ def _give_up(elevation: Elevation, why: str, **fields) -> None:
                 grant_claimed_until=None,
                 attempts=0,
             )
-            transaction.on_commit(lambda: tasks.revoke.delay(elevation.pk), robust=True)
+            transaction.on_commit(lambda: queueing.revoke(elevation.pk), robust=True)
     except StaleTransition:
         _after_late_answer(elevation)  # revoked meanwhile: that revoke finds what was made
     return None
@@ -443,7 +440,8 @@ def _end_revoked(elevations: list[Elevation]) -> int:
         by_end_state.setdefault(elevation.end_state or State.REVOKED, []).append(elevation)
     ended = 0
     for end_state, batch in by_end_state.items():
-        fields = {"ended_at": now(), "next_attempt_at": None}
+        ended_at = now()
+        fields: dict[str, Any] = {"ended_at": ended_at, "next_attempt_at": None}
         if end_state != State.FAILED:
             fields["last_error"] = ""  # a failed grant keeps its reason
         # `updated_at` of a revoking row is when it started revoking (only transitions set it).
@@ -455,13 +453,13 @@ def _end_revoked(elevations: list[Elevation]) -> int:
         ended += len(batch)
         for elevation in batch:
             if end_state == State.EXPIRED:
-                counters.observe("expiry_lateness_seconds", (elevation.ended_at - elevation.expires_at).total_seconds())
+                counters.observe("expiry_lateness_seconds", (ended_at - elevation.expires_at).total_seconds())
             elif end_state == State.REVOKED:
-                counters.observe("revoke_seconds", (elevation.ended_at - started[elevation.pk]).total_seconds())
+                counters.observe("revoke_seconds", (ended_at - started[elevation.pk]).total_seconds())
     return ended
 
 
-# Expiries in batches: one run per due tick (tasks.schedule_expiry_run), not one task per row.
+# Expiries in batches: one run per due tick (queueing.schedule_expiry_run), not one task per row.
 EXPIRE_BATCH = 50
 
 
@@ -476,13 +474,11 @@ def expire_due(limit: int = EXPIRE_BATCH) -> int:
     fails, or whose worker dies meanwhile, stays revoking for the per-row revoke task (and the
     sweep's lease).
     """
-    from requests_app import tasks
-
     ended = 0
     with audit.acting_as(WORKER):
         while ids := _claim_expired(limit):
             if len(ids) == limit:
-                tasks.expire_due.delay()
+                queueing.expire_due()
             ended += _revoke_batch(ids)
     return ended
 
@@ -500,8 +496,6 @@ def _claim_expired(limit: int) -> list[int]:
 
 
 def _revoke_batch(ids: list[int]) -> int:
-    from requests_app import tasks
-
     claimed = Elevation.objects.select_related("connection", "device", "beneficiary").annotate(
         known_identity=_known_identity()
     )
@@ -510,7 +504,7 @@ def _revoke_batch(ids: list[int]) -> int:
     ended = _end_revoked([e for e in rows if revoked[e.pk]])
     for elevation in rows:
         if not revoked[elevation.pk]:
-            tasks.revoke.delay(elevation.pk)  # the per-row step retries with backoff, polls, and alerts
+            queueing.revoke(elevation.pk)  # the per-row step retries with backoff, polls, and alerts
     return ended
 
 
@@ -519,7 +513,7 @@ def _revoke_batch(ids: list[int]) -> int:
 _batch_calls = threading.BoundedSemaphore(settings.ELEVATE_REVOKE_CALLS_AT_ONCE)
 
 
-def _revoke_all_at_provider(rows: list[Elevation]) -> dict[int, bool]:
+def _revoke_all_at_provider(rows: Sequence[Elevation]) -> dict[int, bool]:
     """Revoke a batch at the provider, many calls at once; {pk: done}. Inside a transaction (an
     in-process caller holding uncommitted rows) the calls run here, one after another: another
     thread could not see those rows."""
@@ -545,11 +539,9 @@ def _revoke_all_at_provider(rows: list[Elevation]) -> dict[int, bool]:
 def schedule_upcoming_expiries(at) -> int:
     """Queue an expiry run for each tick in which an active elevation expires before the next
     sweeps have run, so expiries are on time whatever the sweep interval."""
-    from requests_app import tasks
-
     horizon = at + timedelta(seconds=2 * settings.ELEVATE_SWEEP_SECONDS)
     upcoming = Elevation.objects.filter(state=State.ACTIVE, expires_at__gt=at, expires_at__lte=horizon)
-    return sum(tasks.schedule_expiry_run(when) for when in upcoming.values_list("expires_at", flat=True))
+    return sum(queueing.schedule_expiry_run(when) for when in upcoming.values_list("expires_at", flat=True))
 
 
 def _revoke_at_provider(elevation: Elevation) -> bool:
@@ -613,8 +605,6 @@ def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
 def sync_expiry_step(elevation_id: int) -> float | None:
     """Tell the provider about a new expiry (an extension). Idempotent: compares first, and records
     what it sent only on a row still active (an extension made meanwhile is pushed next)."""
-    from requests_app import tasks
-
     with audit.acting_as(WORKER):
         elevation = Elevation.objects.select_related("connection").filter(pk=elevation_id).first()
         if elevation is None or elevation.state != State.ACTIVE or not elevation.provider_ref:
@@ -655,7 +645,7 @@ def sync_expiry_step(elevation_id: int) -> float | None:
                 before={"provider_expires_at": before.isoformat() if before else None},
                 after={"provider_expires_at": wanted.isoformat()},
             )
-            transaction.on_commit(lambda: tasks.schedule_expiry(elevation), robust=True)
+            transaction.on_commit(lambda: queueing.schedule_expiry(elevation), robust=True)
     return None
 
 
@@ -688,8 +678,6 @@ def due_work(at) -> dict[str, list[int]]:
 
 def sweep() -> dict[str, int]:
     """Find due work and drive it. Leases each row first so one broken row cannot wedge it."""
-    from requests_app import tasks
-
     at = now()
     work = due_work(at)
     just_expired = _just_expired(work["revoke"], at)
@@ -697,13 +685,13 @@ def sweep() -> dict[str, int]:
     work["grant"], work["sync"] = (_lease(ids, at + step_lease()) for ids in (work["grant"], work["sync"]))
     per_row = _lease(per_row, at + revoke_lease())
     for pk in work["grant"]:
-        tasks.grant.delay(pk)
+        queueing.grant(pk)
     if just_expired:
-        tasks.expire_due.delay()
+        queueing.expire_due()
     for pk in per_row:
-        tasks.revoke.delay(pk)
+        queueing.revoke(pk)
     for pk in work["sync"]:
-        tasks.sync_expiry.delay(pk)
+        queueing.sync_expiry(pk)
     for pk in work["undecided"]:
         expire_undecided(pk)
     schedule_upcoming_expiries(at)
@@ -740,7 +728,9 @@ def _just_expired(ids: list[int], at) -> set[int]:
 def expire_undecided(elevation_id: int) -> None:
     with audit.acting_as(WORKER), transaction.atomic():
         elevation = Elevation.objects.select_for_update().filter(pk=elevation_id).first()
-        if elevation is None or elevation.state != State.PENDING_APPROVAL or elevation.decide_by > now():
+        if elevation is None or elevation.state != State.PENDING_APPROVAL:
+            return
+        if elevation.decide_by is not None and elevation.decide_by > now():
             return
         try:
             transition(

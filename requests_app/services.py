@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from requests_app import audit, permissions, policy
+from requests_app import audit, permissions, policy, queueing
 from requests_app.attestation.services import check_may_request
 from requests_app.clock import now
 from requests_app.errors import NotAllowed, PolicyViolation, PortalError, ProviderUnavailable, StaleTransition
@@ -181,10 +181,8 @@ def route(elevation: Elevation, rules, needs_approval: bool, actor: User) -> Non
 
 def enqueue_grant(elevation: Elevation) -> None:
     """Fast path: queue the grant after commit (the sweep catches anything this misses)."""
-    from requests_app import tasks
-
     if elevation.starts_at <= now():
-        transaction.on_commit(lambda: tasks.grant.delay(elevation.pk), robust=True)
+        transaction.on_commit(lambda: queueing.grant(elevation.pk), robust=True)
 
 
 def _live_elevation(beneficiary: User, device: Device) -> Elevation | None:
@@ -261,9 +259,7 @@ def _extend_once(elevation: Elevation, actor: User, minutes: int, reason: str) -
         **({"next_attempt_at": now()} if elevation.state == State.ACTIVE else {}),
     )
     if elevation.state == State.ACTIVE:
-        from requests_app import tasks
-
-        transaction.on_commit(lambda: tasks.sync_expiry.delay(elevation.pk), robust=True)
+        transaction.on_commit(lambda: queueing.sync_expiry(elevation.pk), robust=True)
 
 
 def elevation_revoke(*, elevation: Elevation, actor: User, reason: str = "") -> Elevation:
@@ -280,8 +276,6 @@ def elevation_revoke(*, elevation: Elevation, actor: User, reason: str = "") -> 
 
 
 def _revoke_once(elevation: Elevation, actor: User, reason: str) -> Elevation:
-    from requests_app import tasks
-
     if elevation.state in (State.REQUESTED, State.PENDING_APPROVAL, State.APPROVED):
         return transition(elevation, State.CANCELLED, actor=actor, reason=reason, ended_at=now())
     if elevation.state in (State.GRANTING, State.ACTIVE):
@@ -296,7 +290,7 @@ def _revoke_once(elevation: Elevation, actor: User, reason: str) -> Elevation:
                 next_attempt_at=now(),
                 attempts=0,
             )
-            transaction.on_commit(lambda: tasks.revoke.delay(elevation.pk), robust=True)
+            transaction.on_commit(lambda: queueing.revoke(elevation.pk), robust=True)
         return elevation
     if elevation.state == State.REVOKING:
         return elevation  # already on its way out
