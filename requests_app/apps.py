@@ -9,7 +9,10 @@ class RequestsAppConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from requests_app import receivers  # noqa: F401  (connects signal receivers)
+        from requests_app import (
+            receivers,  # noqa: F401  (connects signal receivers)
+            tasks,  # noqa: F401  (registers the tasks queueing.py sends, in every process)
+        )
         from requests_app.roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self)

@@ -11,14 +11,15 @@ import math
 import threading
 from datetime import datetime
 
-from celery import current_app
 from django.conf import settings
 
+from portal.celery import app
 from requests_app.clock import now
 
 
 def _task(name: str):
-    return current_app.tasks[name]
+    # Registered when Django starts (apps.py imports tasks.py), in web and worker processes alike.
+    return app.tasks[name]
 
 
 def grant(elevation_id: int) -> None:
