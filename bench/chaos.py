@@ -34,7 +34,7 @@ TRANSITIONAL = ("requested", "approved", "granting", "revoking")
 CLIENTS = 4
 # Threads of the provider workers: enough calls in flight to use each short open moment between a
 # rate-limited connection's pauses, within PostgreSQL's 100 connections.
-REVOKE_THREADS, GRANT_THREADS = 32, 24
+REVOKE_THREADS, GRANT_THREADS = 16, 32
 MARKER = re.compile(r"\[elevate ([0-9a-f-]{36})\]")
 
 
