@@ -643,7 +643,10 @@ class JumpCloudGroupProvider(_JumpCloudProvider):
 
         others = Elevation.objects.filter(
             connection_id=connection_id, target_ref=ref.group_id, device=None, state__in=HELD_AT_PROVIDER
-        ).exclude(public_id=_uuid_or_none(ref.elevation))
+        )
+        mine = _uuid_or_none(ref.elevation)
+        if mine is not None:
+            others = others.exclude(public_id=mine)
         target = (ref.target_type, ref.target_id)
         return any(_target_of(options) == target for options in others.values_list("target_options", flat=True))
 

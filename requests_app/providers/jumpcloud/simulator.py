@@ -331,14 +331,15 @@ class JumpCloudSimulator(Simulator):
             return rpc_error(400, FAILED_PRECONDITION, f"access request is {record['accessState']}, not granted")
         expiry = self.expiries[record["accessId"]]
         if "expiry" in body:
-            expiry = parse_rfc3339(body["expiry"])
-            if expiry is None or expiry <= self.now():
+            asked = parse_rfc3339(body["expiry"])
+            if asked is None or asked <= self.now():
                 return invalid_field(
                     "UpdateAccessRequest",
                     "UpdateAccessRequestRequest",
                     "expiry",
                     "value must be an RFC 3339 timestamp in the future",
                 )
+            expiry = asked
         if "additionalAttributes" in body:
             if problem := sudo_problem(body["additionalAttributes"]):
                 return invalid_field(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import http
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -183,9 +184,12 @@ def v1_filter(items: list[dict], query: dict[str, list[str]]) -> list[dict] | Re
 
 def sorted_by(items: list[dict], sort: str, separator: str) -> list[dict]:
     for key in reversed([k for k in sort.split(separator) if k]):
-        field = key.lstrip("-")
-        items = sorted(items, key=lambda i, f=field: str(i.get(f, "")), reverse=key.startswith("-"))
+        items = sorted(items, key=_text_of(key.lstrip("-")), reverse=key.startswith("-"))
     return items
+
+
+def _text_of(field: str) -> Callable[[dict], str]:
+    return lambda item: str(item.get(field, ""))
 
 
 def hop(object_id: str, object_type: str, attributes: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -381,8 +381,8 @@ class SailPointSimulator(Simulator):
 
     def activate(self, request: Request) -> Response:
         connection_id, problem = self._body_connection(request)
-        if problem:
-            return problem
+        if problem or connection_id is None:
+            return problem or error_dto(400, "connectionId is required.")
         minutes = self._minutes(request.body, "activationPeriodMins")
         if minutes is None:
             return error_dto(400, "activationPeriodMins must be a whole number of at least 1.")
@@ -419,8 +419,8 @@ class SailPointSimulator(Simulator):
 
     def extend(self, request: Request) -> Response:
         connection_id, problem = self._body_connection(request)
-        if problem:
-            return problem
+        if problem or connection_id is None:
+            return problem or error_dto(400, "connectionId is required.")
         minutes = self._minutes(request.body, "activationPeriodExtensionMins")
         if minutes is None:
             return error_dto(400, "activationPeriodExtensionMins must be a whole number of at least 1.")
@@ -434,8 +434,8 @@ class SailPointSimulator(Simulator):
 
     def deactivate(self, request: Request) -> Response:
         connection_id, problem = self._body_connection(request)
-        if problem:
-            return problem
+        if problem or connection_id is None:
+            return problem or error_dto(400, "connectionId is required.")
         activation = self.running(connection_id)
         if activation is None:
             return self._not_running()
