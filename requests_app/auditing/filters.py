@@ -3,6 +3,7 @@ event list, the summary and the export)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -40,8 +41,11 @@ class AuditFilters:
         return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
     def cache_key(self) -> str:
+        """The period and a digest of the other filters: free text in a key would be unsafe for
+        some cache backends (memcached refuses spaces and control characters)."""
         given = "&".join(f"{k}={v}" for k, v in sorted(self.query.items()) if k not in ("date_from", "date_to"))
-        return f"{self.start.isoformat()}/{self.end.isoformat()}?{given}"
+        digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return f"{self.start:%Y%m%dT%H%M%S}-{self.end:%Y%m%dT%H%M%S}-{digest}"
 
 
 def _providers() -> QuerySet[ProviderConnection]:
