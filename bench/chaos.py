@@ -428,6 +428,14 @@ def _recording_simulator():
         def _reset_state(self) -> None:
             super()._reset_state()
             self.revoke_times: dict[str, float] = {}
+            self.openers: list[tuple[float, str, str]] = []  # (answered at, method, path) of each 429
+
+        def dispatch(self, request):
+            response = super().dispatch(request)
+            if response.status == 429:
+                with self.lock:
+                    self.openers.append((time.monotonic(), request.method, request.path))
+            return response
 
         def revoke_access_request(self, request):
             response = super().revoke_access_request(request)
@@ -452,11 +460,17 @@ def _recording_simulator():
             """When, and which, calls arrived inside an open Retry-After window (for the JSON)."""
             with self.lock:
                 windows = list(self.retry_windows)
-                return [
-                    f"{at - t0:7.2f} s {method} {path}"
-                    for at, method, path in self.arrivals
-                    if any(start < at < end for start, end in windows)
-                ][:100]
+                details = []
+                for at, method, path in self.arrivals:
+                    inside = [(start, end) for start, end in windows if start < at < end]
+                    if inside:
+                        start, end = inside[0]
+                        opener = min(self.openers, key=lambda o: abs(o[0] - start), default=(0, "", ""))
+                        details.append(
+                            f"{at - t0:8.3f} s {method} {path} (window {start - t0:.3f}-{end - t0:.3f}"
+                            f" opened by {opener[1]} {opener[2]})"
+                        )
+                return details[:100]
 
         def duplicates(self) -> int:
             with self.lock:

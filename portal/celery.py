@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -27,6 +27,15 @@ def _django_connection_rules(task=None, **kwargs: object) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_ready.connect
+def _take_back_revokes(sender=None, **kwargs: object) -> None:
+    """A worker serving the revoke queue has started (after a crash, a deploy): revokes a killed
+    worker left in flight are driven again now, not when their lease runs out."""
+    queues = getattr(getattr(sender, "app", app).amqp.queues, "consume_from", None) or {}
+    if not queues or "revoke" in queues:
+        app.send_task("requests_app.resume_revokes")
 
 
 @app.on_after_finalize.connect

@@ -191,6 +191,8 @@ CELERY_TASK_ROUTES = {
     "requests_app.revoke": {"queue": "revoke"},
     "requests_app.expire_due": {"queue": "revoke"},
     "requests_app.sync_expiry": {"queue": "revoke"},
+    "requests_app.confirm_end": {"queue": "revoke"},
+    "requests_app.resume_revokes": {"queue": "revoke"},
     "requests_app.reconcile": {"queue": "revoke"},
     "requests_app.grant": {"queue": "grant"},
     "requests_app.sync_all_devices": {"queue": "grant"},
@@ -226,6 +228,12 @@ ELEVATE_COORDINATION_REDIS_URL = REDIS_URL or CELERY_BROKER_URL
 ELEVATE_PROVIDER_MAX_RPS = env_int("ELEVATE_PROVIDER_MAX_RPS", 0)
 ELEVATE_PROVIDER_REVOKE_RESERVE = 0.2
 ELEVATE_GATE_MAX_WAIT_SECONDS = env_int("ELEVATE_GATE_MAX_WAIT_SECONDS", 5)
+# A rate-limited connection sends in waves (gate.py): calls within this many ms of a wave's first
+# join it (keep it below the provider's fastest answer); a call unanswered for longer than the hold
+# no longer holds the next wave back (a 429 comes back fast; the hold also covers a busy process
+# that has the answer but has not yet written it down).
+ELEVATE_GATE_WAVE_JOIN_MS = env_int("ELEVATE_GATE_WAVE_JOIN_MS", 50)
+ELEVATE_GATE_WAVE_HOLD_MS = env_int("ELEVATE_GATE_WAVE_HOLD_MS", 2500)
 # A web request (the request form) gives the provider this long in all, then accepts the request
 # and leaves the checks to the grant step, which shows a refusal live on the elevation.
 ELEVATE_WEB_PROVIDER_BUDGET_SECONDS = env_int("ELEVATE_WEB_PROVIDER_BUDGET_SECONDS", 2)

@@ -416,6 +416,9 @@ def _revoke_claimed(elevation_id: int) -> float | None:
     )
     if elevation is None:
         return None
+    if _provider_ends_it(elevation):
+        _end_at_provider_expiry([elevation])
+        return None
     if elevation.grant_claimed_until and elevation.grant_claimed_until > now():
         # A grant call is in flight: what it makes must be found, so wait for its answer.
         return max(0.5, (elevation.grant_claimed_until - now()).total_seconds())
@@ -459,6 +462,98 @@ def _end_revoked(elevations: list[Elevation]) -> int:
     return ended
 
 
+def _provider_ends_it(elevation: Elevation) -> bool:
+    """An expiry the platform carries out itself (JumpCloud access requests, SailPoint activations):
+    it was told this end time, or an earlier one, and that time has come. Extensions only move
+    the expiry later, so an extension whose push is still in doubt cannot leave a later end there.
+    """
+    return (
+        elevation.state == State.REVOKING
+        and elevation.end_state == State.EXPIRED
+        and elevation.connection.provider.enforces_expiry
+        and bool(elevation.provider_ref)
+        and elevation.provider_expires_at is not None
+        and elevation.provider_expires_at <= elevation.expires_at <= now()
+    )
+
+
+# How long after an expiry the provider enforces itself we ask it to confirm the grant is gone.
+PROVIDER_END_CONFIRM_AFTER = timedelta(seconds=10)
+
+
+def _end_at_provider_expiry(elevations: list[Elevation]) -> int:
+    """revoking -> expired at the end time, without a call: the provider ends the grant itself
+    then. It is asked to confirm a little later (`confirm_end_step`), and what it still holds is
+    revoked and flagged, so a provider that failed to end it is never trusted blindly."""
+    if not elevations:
+        return 0
+    ended_at = now()
+    try:
+        transition_many(
+            elevations,
+            State.EXPIRED,
+            reason="ended by the provider at its end time; the portal confirms it",
+            ended_at=ended_at,
+            last_error="",
+            next_attempt_at=ended_at + PROVIDER_END_CONFIRM_AFTER,
+            attempts=0,
+        )
+    except StaleTransition:
+        return sum(_end_at_provider_expiry([e]) for e in elevations) if len(elevations) > 1 else 0
+    for elevation in elevations:
+        counters.observe("expiry_lateness_seconds", (ended_at - elevation.expires_at).total_seconds())
+    return len(elevations)
+
+
+def confirm_end_step(elevation_id: int) -> float | None:
+    """Ask the provider whether a grant it was to end at its expiry is gone; revoke it if not.
+    Idempotent: a confirmed row has no `next_attempt_at`. Returns seconds until it runs again."""
+    with audit.acting_as(WORKER):
+        elevation = (
+            Elevation.objects.select_related("connection")
+            .filter(pk=elevation_id, state=State.EXPIRED, next_attempt_at__isnull=False)
+            .exclude(provider_ref="")
+            .first()
+        )
+        if elevation is None:
+            return None
+        provider = elevation.connection.provider
+        try:
+            with gate.urgency(gate.REVOKE), gate.step(_within(revoke_lease())):
+                try:
+                    status = provider.status(elevation.provider_ref)
+                except NotFound:
+                    status = None
+                if status is not None and status.is_live:
+                    provider.revoke(elevation.provider_ref)
+        except NotFound:
+            status = None
+        except ProviderError as exc:
+            attempts = elevation.attempts + int(not exc.gated)
+            delay = (exc.retry_after or 1.0) if exc.gated else min(REVOKE_RETRY_MAX, 2.0**attempts)
+            Elevation.objects.filter(pk=elevation.pk, next_attempt_at__isnull=False).update(
+                attempts=attempts, next_attempt_at=now() + timedelta(seconds=max(delay, exc.retry_after or 0.0))
+            )
+            return delay
+        with transaction.atomic():
+            if not Elevation.objects.filter(pk=elevation.pk, next_attempt_at__isnull=False).update(
+                next_attempt_at=None, attempts=0
+            ):
+                return None  # another delivery confirmed it first
+            if status is not None and status.is_live:
+                drift = "still granted at the provider after its end time; revoked"
+                Elevation.objects.filter(pk=elevation.pk).update(drift=drift)
+                audit.record("elevation.drift", target=elevation, elevation=elevation, reason=drift)
+            else:
+                audit.record(
+                    "elevation.end_confirmed",
+                    target=elevation,
+                    elevation=elevation,
+                    reason="the provider confirms the grant ended at its end time",
+                )
+    return None
+
+
 # Expiries in batches: one run per due tick (queueing.schedule_expiry_run), not one task per row.
 EXPIRE_BATCH = 50
 
@@ -500,8 +595,10 @@ def _revoke_batch(ids: list[int]) -> int:
         known_identity=_known_identity()
     )
     rows = list(claimed.filter(pk__in=ids, state=State.REVOKING))
+    ended = _end_at_provider_expiry([e for e in rows if _provider_ends_it(e)])
+    rows = [e for e in rows if not _provider_ends_it(e)]
     revoked = _revoke_all_at_provider(rows)
-    ended = _end_revoked([e for e in rows if revoked[e.pk]])
+    ended += _end_revoked([e for e in rows if revoked[e.pk]])
     for elevation in rows:
         if not revoked[elevation.pk]:
             queueing.revoke(elevation.pk)  # the per-row step retries with backoff, polls, and alerts
@@ -673,6 +770,7 @@ def due_work(at) -> dict[str, list[int]]:
         + ids(state=State.REVOKING, **not_leased),
         "sync": ids(state=State.ACTIVE, expires_at__gt=at, **leased_due),
         "undecided": ids(state=State.PENDING_APPROVAL, decide_by__lte=at),
+        "confirm_end": ids(state=State.EXPIRED, **leased_due),
     }
 
 
@@ -684,6 +782,7 @@ def sweep() -> dict[str, int]:
     per_row = [pk for pk in work["revoke"] if pk not in just_expired]
     work["grant"], work["sync"] = (_lease(ids, at + step_lease()) for ids in (work["grant"], work["sync"]))
     per_row = _lease(per_row, at + revoke_lease())
+    work["confirm_end"] = _lease(work["confirm_end"], at + revoke_lease())
     for pk in work["grant"]:
         queueing.grant(pk)
     if just_expired:
@@ -694,10 +793,22 @@ def sweep() -> dict[str, int]:
         queueing.sync_expiry(pk)
     for pk in work["undecided"]:
         expire_undecided(pk)
+    for pk in work["confirm_end"]:
+        queueing.confirm_end(pk)
     schedule_upcoming_expiries(at)
     counts = {name: len(ids) for name, ids in work.items()}
     Heartbeat.objects.update_or_create(name="sweep", defaults={"beat_at": timezone.now(), "detail": counts})
     return counts
+
+
+def resume_revokes() -> int:
+    """A revoke worker has (re)started: drive every row left revoking now, lease or not. A worker
+    killed mid-call leaves its rows leased (`revoke_lease()`) and the sweep would take them back
+    only after that; revokes are idempotent, so asking again at once costs at most a call."""
+    ids = list(Elevation.objects.filter(state=State.REVOKING).order_by("pk").values_list("pk", flat=True))
+    for pk in ids:
+        queueing.revoke(pk)
+    return len(ids)
 
 
 def _lease(ids: list[int], until) -> list[int]:

@@ -30,6 +30,10 @@ def revoke(elevation_id: int) -> None:
     _task("requests_app.revoke").delay(elevation_id)
 
 
+def confirm_end(elevation_id: int) -> None:
+    _task("requests_app.confirm_end").delay(elevation_id)
+
+
 def sync_expiry(elevation_id: int) -> None:
     _task("requests_app.sync_expiry").delay(elevation_id)
 

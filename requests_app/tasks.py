@@ -32,6 +32,16 @@ def sync_expiry(elevation_id: int) -> None:
     _again(sync_expiry, elevation_id, execution.sync_expiry_step(elevation_id))
 
 
+@shared_task(name="requests_app.confirm_end")
+def confirm_end(elevation_id: int) -> None:
+    _again(confirm_end, elevation_id, execution.confirm_end_step(elevation_id))
+
+
+@shared_task(name="requests_app.resume_revokes")
+def resume_revokes() -> int:
+    return execution.resume_revokes()
+
+
 @shared_task(name="requests_app.sweep")
 def sweep() -> dict[str, int]:
     return execution.sweep()

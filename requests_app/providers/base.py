@@ -231,7 +231,13 @@ def http_client(base_url: str, headers: dict[str, str], timeout: httpx.Timeout |
         headers=headers,
         timeout=timeout or DEFAULT_TIMEOUT,
         follow_redirects=False,
+        limits=POOL_LIMITS,
     )
+
+
+# One client serves every thread of a worker (the provider workers run 16-32): keep a connection
+# alive for each, or every wave of calls opens (and with TLS, handshakes) a dozen new ones.
+POOL_LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=64, keepalive_expiry=30)
 
 
 # Methods that change nothing at the provider: a timeout on these cannot have granted anything.
@@ -260,7 +266,7 @@ def send(client: httpx.Client, method: str, url: str, what: str, **kwargs: Any) 
 
 def _send_once(connection: gate.Connection, client: httpx.Client, method: str, url: str, what: str, **kwargs: Any):
     try:
-        gate.before_call(connection)
+        ticket = gate.before_call(connection)
     except gate.Paused as paused:
         counters.provider_call(connection.label, "paused")
         raise ProviderError(
@@ -268,6 +274,22 @@ def _send_once(connection: gate.Connection, client: httpx.Client, method: str, u
             retry_after=paused.seconds,
             gated=True,
         ) from None
+    try:
+        response = _request(connection, client, method, url, what, **kwargs)
+    except BaseException:
+        gate.call_abandoned(connection, ticket)  # no answer: it no longer holds the others back
+        raise
+    retry_after = retry_after_seconds(response) if response.status_code in (429, 503) else None
+    gate.after_answer(connection, ticket, response.status_code, retry_after)
+    if response.status_code >= 400:
+        error = error_from_response(response, what)
+        error.may_have_applied = method.upper() not in SAFE_METHODS and response.status_code >= 500
+        raise error
+    log.debug("%s %s -> %s", method, url, response.status_code)
+    return response
+
+
+def _request(connection: gate.Connection, client: httpx.Client, method: str, url: str, what: str, **kwargs: Any):
     read = gate.read_timeout(client.timeout.read or DEFAULT_TIMEOUT.read or 10.0)
     left = gate.remaining_time()
     if left is not None and left <= 0:
@@ -290,12 +312,5 @@ def _send_once(connection: gate.Connection, client: httpx.Client, method: str, u
         raise ProviderError(
             f"{what}: the connection to the provider broke ({type(exc).__name__})", may_have_applied=applies
         ) from exc
-    retry_after = retry_after_seconds(response) if response.status_code in (429, 503) else None
-    gate.after_answer(connection, response.status_code, retry_after)
     counters.provider_call(connection.label, str(response.status_code), time.monotonic() - started)
-    if response.status_code >= 400:
-        error = error_from_response(response, what)
-        error.may_have_applied = applies and response.status_code >= 500
-        raise error
-    log.debug("%s %s -> %s", method, url, response.status_code)
     return response

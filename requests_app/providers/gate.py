@@ -10,6 +10,14 @@ Callers say how urgent their calls are (`urgency("revoke")` around a revoke or e
 in a web request, how long they may take at most (`budget(2.0)`): a person never waits on a
 paused or slow provider. Redis being down opens the gate (the database keeps correctness; only
 politeness towards the vendor is lost), and is logged.
+
+Once a connection has been rate-limited (for a minute after its last 429) its calls go out in
+waves: a wave opens with the first call and takes those that come within a moment
+(`ELEVATE_GATE_WAVE_JOIN_MS`); the next waits until the wave's answers are in, or have taken
+longer than `ELEVATE_GATE_WAVE_HOLD_MS` (a vendor's 429 comes back fast, from its gateway; a slow
+answer is work being done). A 429 answered to one call of a wave is therefore written down before
+anyone sends again, so no call arrives inside the window it opened, however many threads and
+processes share the connection.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -261,74 +270,174 @@ def _take_token(connection: Connection) -> float:
     return 0.0 if granted else max(0.001, int(wait_ms) / 1000)
 
 
-def _must_wait(connection: Connection) -> float:
+def _must_wait(connection: Connection, ticket: str) -> float:
+    """0 when the call may go now (it is then counted in the wave), seconds to wait, or -1 while
+    a wave is out."""
     paused = _paused_for(connection)
     if paused:
         return paused
     try:
-        return _take_token(connection)
+        return _take_token(connection) or _join_wave(connection, ticket)
     except redis.RedisError as exc:
         log.warning("provider gate: Redis unavailable, calling without the request budget (%s)", exc)
         return 0.0
 
 
-def before_call(connection: Connection) -> None:
-    """Wait for the connection's pause to pass (a thread is cheap; a re-queue costs a broker round
-    trip and loses the step's place), or raise Paused when it is longer than the step may wait.
-    Web requests never wait. Grants come back a moment after the pause ends, so the revokes
-    waiting for the same pause go first."""
+def before_call(connection: Connection) -> str:
+    """Wait for the connection's pause (and, once it has been rate-limited, for the wave in
+    flight) to pass, then return the call's ticket for `after_answer`. A thread is cheap; a
+    re-queue costs a broker round trip and loses the step's place. Raise Paused when the wait is
+    longer than the step may wait. Web requests never wait. Grants come a moment after the pause
+    ends, so the revokes waiting for it open the next wave."""
     max_wait = 0.0 if remaining_budget() is not None else float(settings.ELEVATE_GATE_MAX_WAIT_SECONDS)
     step_left = remaining_time()
     if step_left is not None:
         max_wait = min(max_wait, max(0.0, step_left - 1.0))
-    _settle(connection)
-    waited = 0.0
-    while (wait := _must_wait(connection)) > 0:
+    left = remaining_time()
+    hold = settings.ELEVATE_GATE_WAVE_HOLD_MS / 1000
+    if left is not None and left < MIN_ANSWER_WAIT and _rate_limited(connection):
+        # A 429 answered after we stopped listening would open a window nobody knows about.
+        raise Paused(MIN_ANSWER_WAIT)
+    ticket = uuid.uuid4().hex
+    started = time.monotonic()
+    while (wait := _must_wait(connection, ticket)) != 0:
+        if wait < 0:  # a wave is out: wait for its answers
+            waited = time.monotonic() - started
+            if waited + WAVE_POLL > max_wait:
+                raise Paused(max(WAVE_POLL, hold - waited))
+            _wait_for_wave(connection)
+            continue
         if current_urgency() != REVOKE:
-            # Just after the revokes, and all within the first answer's latency: a pause usually
-            # ends in another 429, and a call sent after that answer came back would wait again.
-            wait += random.uniform(0.05, 0.25)
-        if waited + wait > max_wait:
+            wait += random.uniform(0.005, 0.02)  # the revokes waiting for the same pause go first
+        if time.monotonic() - started + wait > max_wait:
             raise Paused(wait)
         time.sleep(wait)
-        waited += wait
+    with _wave_opened:  # the others waiting in this process join the wave this call opened
+        _wave_opened.notify_all()
+    return ticket
 
 
-# Answers to one burst of calls arrive together: a step that got its answer must not send its next
-# call before a 429 answered to another thread at the same instant has been written down.
-SETTLE_SECONDS = 0.03
-_answered = threading.local()
+# While a wave is out, one thread per process and connection asks Redis whether it is over (every
+# WAVE_POLL, or at once when an answer arrives in this process); the others sleep until a wave
+# opens. Thirty threads polling would starve the very thread that must write a 429 down.
+WAVE_POLL = 0.02
+_answers = threading.Condition()
+_wave_opened = threading.Condition()
+_pollers: dict[str, threading.Lock] = {}
+_pollers_lock = threading.Lock()
 
 
-def _settle(connection: Connection) -> None:
-    last = getattr(_answered, "at", {}).get(connection.key)
-    if last is not None and (since := time.monotonic() - last) < SETTLE_SECONDS:
-        time.sleep(SETTLE_SECONDS - since)
+def _wait_for_wave(connection: Connection) -> None:
+    with _pollers_lock:
+        poller = _pollers.setdefault(connection.key, threading.Lock())
+    if poller.acquire(blocking=False):
+        try:
+            with _answers:
+                _answers.wait(WAVE_POLL)
+        finally:
+            poller.release()
+    else:
+        with _wave_opened:
+            _wave_opened.wait(10 * WAVE_POLL)
 
 
-def after_answer(connection: Connection, status: int | None, retry_after: float | None) -> None:
-    """Open or extend the connection's pause after a 429 or a run of 5xx; a success ends the run."""
-    if not hasattr(_answered, "at"):
-        _answered.at = {}
-    _answered.at[connection.key] = time.monotonic()
-    if status == 429:
-        _pause(connection, retry_after if retry_after is not None else DEFAULT_RETRY_AFTER)
-        return
+# On a rate-limited connection a call is sent only with this long left to hear its answer.
+MIN_ANSWER_WAIT = 1.0
+# A connection rate-limited this recently sends in waves.
+CAREFUL_SECONDS = 60
+
+
+def _rate_limited(connection: Connection) -> bool:
+    """Whether the connection has been rate-limited lately (it then sends in waves)."""
     try:
-        client = coordination_redis()
-        run_key = f"elevate:gate:{connection.key}:errors"
-        if status is not None and status >= 500:
-            run = client.incr(run_key)
-            client.expire(run_key, 60)
-            if run >= SERVER_ERROR_RUN:
-                _pause(connection, max(min(SERVER_ERROR_PAUSE_MAX, 2.0 ** (run - SERVER_ERROR_RUN)), retry_after or 0))
-        elif status is not None and status < 400:
-            client.delete(run_key)
+        return bool(coordination_redis().exists(_wave_keys(connection)[3]))
+    except redis.RedisError:
+        return True
+
+
+def _wave_keys(connection: Connection) -> list[str]:
+    base = f"elevate:gate:{connection.key}"
+    return [_pause_key(connection), f"{base}:wave", f"{base}:out", f"{base}:careful"]
+
+
+# Admit a call: 0, or ms of pause left, or -1 while a wave is out on a rate-limited connection.
+# The pause is read here too, in the same step as the wave: a 429 recorded between two separate
+# reads could otherwise let a call through.
+_JOIN_WAVE = """
+local now = tonumber(ARGV[1])
+local join = tonumber(ARGV[2])
+local hold = tonumber(ARGV[3])
+local pause = tonumber(redis.call('GET', KEYS[1]) or '0')
+if pause > now then return pause - now end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - hold)
+local out = redis.call('ZCARD', KEYS[3])
+local start = tonumber(redis.call('GET', KEYS[2]) or '0')
+if out > 0 and now - start >= join and redis.call('EXISTS', KEYS[4]) == 1 then
+  return -1
+end
+if out == 0 then redis.call('SET', KEYS[2], ARGV[1], 'PX', hold * 4) end
+redis.call('ZADD', KEYS[3], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[3], hold * 4)
+return 0
+"""
+
+
+def _join_wave(connection: Connection, ticket: str) -> float:
+    """0 when the call may go (it is counted in the wave), seconds of pause left, or -1 while a
+    wave is out."""
+    result = int(
+        coordination_redis().eval(
+            _JOIN_WAVE,
+            4,
+            *_wave_keys(connection),
+            _now_ms(),
+            settings.ELEVATE_GATE_WAVE_JOIN_MS,
+            settings.ELEVATE_GATE_WAVE_HOLD_MS,
+            ticket,
+        )
+    )
+    return result / 1000 if result > 0 else float(result)
+
+
+def _leave_wave(connection: Connection, ticket: str) -> None:
+    try:
+        coordination_redis().zrem(_wave_keys(connection)[2], ticket)
     except redis.RedisError as exc:
-        log.warning("provider gate: could not count the connection's server errors (%s)", exc)
+        log.warning("provider gate: could not record an answer (%s)", exc)
+    with _answers:
+        _answers.notify_all()
 
 
-def _pause(connection: Connection, seconds: float) -> None:
+def call_abandoned(connection: Connection, ticket: str) -> None:
+    """The call got no answer (timeout, broken connection): it no longer holds the wave."""
+    _leave_wave(connection, ticket)
+
+
+def after_answer(connection: Connection, ticket: str, status: int | None, retry_after: float | None) -> None:
+    """Open or extend the connection's pause after a 429 or a run of 5xx (a success ends the run),
+    then let the call's wave go: the pause is written before anyone can send again."""
+    try:
+        if status == 429:
+            _pause(connection, retry_after if retry_after is not None else DEFAULT_RETRY_AFTER, careful=True)
+            return
+        try:
+            client = coordination_redis()
+            run_key = f"elevate:gate:{connection.key}:errors"
+            if status is not None and status >= 500:
+                run = client.incr(run_key)
+                client.expire(run_key, 60)
+                if run >= SERVER_ERROR_RUN:
+                    pause = max(min(SERVER_ERROR_PAUSE_MAX, 2.0 ** (run - SERVER_ERROR_RUN)), retry_after or 0)
+                    _pause(connection, pause)
+            elif status is not None and status < 400:
+                client.delete(run_key)
+        except redis.RedisError as exc:
+            log.warning("provider gate: could not count the connection's server errors (%s)", exc)
+    finally:
+        _leave_wave(connection, ticket)
+
+
+def _pause(connection: Connection, seconds: float, careful: bool = False) -> None:
     """Extend the pause to now + `seconds` unless a later one is set (concurrent 429s never shorten
     each other's windows): in this process, in Redis for every process, and in the database, which
     survives Redis losing its data. (Provider calls run outside transactions; should a caller's
@@ -337,7 +446,10 @@ def _pause(connection: Connection, seconds: float) -> None:
     until_ms = now_ms + int(seconds * 1000)
     _local_pauses[connection.key] = max(_local_pauses.get(connection.key, 0), until_ms)
     try:
-        coordination_redis().eval(_EXTEND_PAUSE, 1, _pause_key(connection), until_ms, now_ms)
+        client = coordination_redis()
+        client.eval(_EXTEND_PAUSE, 1, _pause_key(connection), until_ms, now_ms)
+        if careful:  # rate-limited: its calls go in waves for a while (module docstring)
+            client.set(_wave_keys(connection)[3], "1", px=CAREFUL_SECONDS * 1000)
     except redis.RedisError as exc:
         log.warning("provider gate: could not share the pause through Redis (%s)", exc)
     until = datetime.fromtimestamp(until_ms / 1000, tz=UTC)

@@ -203,7 +203,7 @@ class Simulator:
     # -- serving -------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a background thread; return the base URL."""
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._server = _Server((host, port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -216,7 +216,7 @@ class Simulator:
         return f"http://{host!s}:{port}"
 
     def serve_forever(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._server = _Server((host, port), _make_handler(self))
         self._server.serve_forever()
 
     def stop(self) -> None:
@@ -224,6 +224,14 @@ class Simulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of new connections (a worker that has just
+    # started, thirty threads at once) would have its SYNs dropped and retried a second later,
+    # so calls would reach the server long after they were sent. A vendor's servers queue them.
+    request_queue_size = 256
+    daemon_threads = True
 
 
 def _make_handler(simulator: Simulator) -> type[BaseHTTPRequestHandler]:

@@ -48,6 +48,7 @@ ACTION_LABELS = {
     "elevation.revoking": "Revoking",
     "elevation.revoked": "Admin rights removed",
     "elevation.expired": "Admin rights expired and were removed",
+    "elevation.end_confirmed": "Provider confirmed the rights ended",
     "elevation.revoke_alert": "Revoke keeps failing: the team is alerted",
     "elevation.drift": "Provider out of step",
     "approval.approve": "Approved",

@@ -27,7 +27,7 @@ def test_staff_with_the_audit_permission_read_every_family(auditor_client, make_
 
 def test_a_paused_connection_shows_its_back_off(auditor_client):
     connection = gate.connection_for("http://127.0.0.1:9", {"x-api-key": "k"})
-    gate.after_answer(connection, 429, 30)
+    gate.after_answer(connection, "a-call", 429, 30)
     body = auditor_client.get("/metrics").content.decode()
     assert 'elevate_provider_paused_seconds{connection="127.0.0.1:9"} 2' in body
 

@@ -42,26 +42,38 @@ def clean_gate():
 
 
 CALLER = """
-import sys, time, django
+import sys, threading, time, django
 django.setup()
-from requests_app.providers import base
+from requests_app.providers import base, gate
 url, seconds = sys.argv[1], float(sys.argv[2])
-client = base.http_client(url, {"x-api-key": "k1"})
+threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 deadline = time.monotonic() + seconds
-while time.monotonic() < deadline:
-    try:
-        base.send(client, "POST", "/grant", "grant")
-    except base.ProviderError as exc:
-        time.sleep(min(exc.retry_after or 0.05, 0.05))
+
+def call_until_deadline():
+    from django.db import connection
+
+    client = base.http_client(url, {"x-api-key": "k1"})
+    while time.monotonic() < deadline:
+        try:
+            with gate.step(max(1.5, deadline - time.monotonic())):
+                base.send(client, "POST", "/grant", "grant")
+        except base.ProviderError as exc:
+            time.sleep(min(exc.retry_after or 0.05, 0.05))
+    connection.close()
+
+workers = [threading.Thread(target=call_until_deadline) for _ in range(threads)]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
 """
 
 
-def test_one_429_pauses_every_process_on_that_connection_until_retry_after(echo, transactional_db):
+def _caller_env():
     from django.db import connection
 
     db = connection.settings_dict
-    echo.add_fault(method="POST", path="/grant", status=429, retry_after="2", times=1)
-    env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "REDIS_URL": settings.REDIS_URL,
@@ -69,6 +81,11 @@ def test_one_429_pauses_every_process_on_that_connection_until_retry_after(echo,
             db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432, db["NAME"]
         ),
     }
+
+
+def test_one_429_pauses_every_process_on_that_connection_until_retry_after(echo, transactional_db):
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="2", times=1)
+    env = _caller_env()
     command = [sys.executable, "-c", CALLER, echo.base_url, "4"]
     callers = [subprocess.Popen(command, cwd=ROOT, env=env)]
     # The second process starts once the first has had its 429: it never saw that answer.
@@ -81,6 +98,27 @@ def test_one_429_pauses_every_process_on_that_connection_until_retry_after(echo,
     start, end = echo.retry_windows[0]
     assert echo.calls_inside_retry_after() == 0, [round(at - start, 3) for at, _m, _p in echo.arrivals]
     assert any(at >= end for at, _m, _p in echo.arrivals), "calls resumed after the pause"
+
+
+def test_bursts_from_many_threads_in_two_processes_never_land_inside_a_retry_after(echo, transactional_db):
+    """A vendor that is slow and has begun to rate-limit, three calls in ten: the 429 answered to
+    one call of a burst is written down before any thread of either process sends again."""
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="0.5", times=1)
+    with pytest.raises(base.ProviderError):
+        base.send(base.http_client(echo.base_url, {"x-api-key": "k1"}), "POST", "/grant", "grant")
+    echo.chaos.latency = 0.3
+    echo.chaos.rate_429 = 0.3
+    echo.chaos.retry_after = 0.5
+    echo.chaos.rate_500 = 0.1
+    command = [sys.executable, "-c", CALLER, echo.base_url, "6", "24"]
+    callers = [subprocess.Popen(command, cwd=ROOT, env=_caller_env()) for _ in range(2)]
+    for caller in callers:
+        assert caller.wait(60) == 0
+    assert len(echo.retry_windows) >= 3, "the vendor rate-limited the bursts"
+    answered = sum(1 for _m, _p, status in echo.log if status == 201)
+    assert answered >= 20, "calls went on between the pauses"
+    inside = [f"{at:.3f}" for at, _m, _p in echo.arrivals if any(start < at < end for start, end in echo.retry_windows)]
+    assert echo.calls_inside_retry_after() == 0, inside
 
 
 def test_a_paused_connection_refuses_at_once_without_sending(echo):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from helpers import wait_for
+from helpers import purge_broker, wait_for
 from requests_app import services
 from requests_app.lifecycle import State
 from requests_app.models import DemoGrant, Elevation, User
@@ -38,3 +38,23 @@ def test_a_grant_backlog_does_not_delay_a_due_revoke(worker_factory, employee, d
     assert still_waiting >= 5, f"the backlog drained first ({took:.1f} s)"
     assert not DemoGrant.objects.filter(idempotency_key=str(elevation.public_id), revoked_at=None).exists()
     assert "Task requests_app.revoke[" not in granter.output(), "the grant worker never runs revokes"
+
+
+def test_a_restarted_revoke_worker_takes_back_revokes_a_killed_one_left_in_flight(worker_factory, employee, device):
+    """A worker killed mid-revoke leaves its row leased; the worker started in its place drives it
+    at once rather than when the lease runs out."""
+    from datetime import timedelta
+
+    from requests_app import clock, execution
+
+    elevation = services.elevation_request(requester=employee, device=device, minutes=60, reason="first")
+    execution.grant_step(elevation.pk)
+    services.elevation_revoke(elevation=Elevation.objects.get(pk=elevation.pk), actor=employee)
+    # As a killed worker leaves it: claimed, leased for an hour, and its message gone.
+    Elevation.objects.filter(pk=elevation.pk).update(next_attempt_at=clock.now() + timedelta(hours=1))
+    purge_broker()
+    assert Elevation.objects.get(pk=elevation.pk).state == State.REVOKING
+
+    worker_factory(queues="revoke", threads=2)
+    wait_for(lambda: Elevation.objects.get(pk=elevation.pk).state == State.REVOKED, 20, message="the revoke")
+    assert not DemoGrant.objects.filter(idempotency_key=str(elevation.public_id), revoked_at=None).exists()

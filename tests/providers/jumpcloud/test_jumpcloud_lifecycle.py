@@ -136,7 +136,7 @@ def test_device_lifecycle_survives_429_5xx_and_timeouts_and_grants_once(
     assert execution.revoke_step(elevation.pk) is None  # again: nothing happens
 
 
-def test_device_grant_expires_at_jumpcloud_and_the_sweep_closes_it(
+def test_device_grant_expires_at_jumpcloud_on_its_own_and_jumpcloud_confirms_it(
     jumpcloud, erin, employee, erin_devices, django_capture_on_commit_callbacks
 ):
     elevation = request_quietly(
@@ -146,14 +146,51 @@ def test_device_grant_expires_at_jumpcloud_and_the_sweep_closes_it(
     execution.grant_step(elevation.pk)
     assert state_of(elevation) == State.ACTIVE
 
-    clock.set_offset(timedelta(minutes=61))
-    jumpcloud.advance(61 * 60)
-    assert jumpcloud.access_request(elevation.provider_ref)["accessState"] == "expired"
-
+    clock.set_offset(timedelta(minutes=60, seconds=1))
+    jumpcloud.advance(60 * 60 + 1)
+    calls_before = len(jumpcloud.log)
     assert elevation.pk in execution.due_work(clock.now())["revoke"]
+    # JumpCloud ends the access request at the expiry it was given: the row ends on time, with
+    # no call that a rate-limited JumpCloud could delay.
     assert execution.revoke_step(elevation.pk) is None
     assert state_of(elevation) == State.EXPIRED
-    assert jumpcloud.calls("POST", "/revoke$")[-1][2] == 404  # already over there: counted as done
+    assert len(jumpcloud.log) == calls_before
+
+    # A little later JumpCloud is asked to confirm, once.
+    assert elevation.pk not in execution.due_work(clock.now())["confirm_end"]
+    clock.set_offset(timedelta(minutes=60, seconds=12))
+    assert elevation.pk in execution.due_work(clock.now())["confirm_end"]
+    assert execution.confirm_end_step(elevation.pk) is None
+    assert execution.confirm_end_step(elevation.pk) is None  # a duplicate delivery asks nothing
+    asked = [call[:2] for call in jumpcloud.log[calls_before:]]
+    assert asked == [("GET", f"/api/v2/accessrequests/{elevation.provider_ref}")]
+    assert jumpcloud.calls("POST", "/revoke$") == []
+    elevation.refresh_from_db()
+    assert elevation.next_attempt_at is None and not elevation.drift
+    assert AuditEvent.objects.filter(elevation=elevation, action="elevation.end_confirmed").count() == 1
+
+
+def test_a_grant_jumpcloud_failed_to_end_is_revoked_and_flagged_at_the_confirmation(
+    jumpcloud, erin, employee, erin_devices, django_capture_on_commit_callbacks
+):
+    elevation = request_quietly(
+        django_capture_on_commit_callbacks, services.elevation_request,
+        requester=employee, device=erin_devices["ERIN-MBP"], minutes=60, reason="update Xcode",
+    )  # fmt: skip
+    execution.grant_step(elevation.pk)
+    clock.set_offset(timedelta(minutes=60, seconds=1))  # JumpCloud's clock stands still: still granted
+    assert execution.revoke_step(elevation.pk) is None
+    assert state_of(elevation) == State.EXPIRED
+
+    clock.set_offset(timedelta(minutes=60, seconds=12))
+    jumpcloud.add_fault(method="POST", path="/revoke$", status=500, times=1)
+    assert execution.confirm_end_step(elevation.pk) is not None  # retried, like every revoke
+    assert execution.confirm_end_step(elevation.pk) is None
+    assert jumpcloud.access_request(elevation.provider_ref)["accessState"] == "revoked"
+    elevation.refresh_from_db()
+    assert elevation.next_attempt_at is None
+    assert elevation.drift == "still granted at the provider after its end time; revoked"
+    assert AuditEvent.objects.filter(elevation=elevation, action="elevation.drift").exists()
 
 
 def test_preflight_refuses_group_sudo_and_notes_windows(
