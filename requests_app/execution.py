@@ -123,8 +123,10 @@ def grant_step(elevation_id: int) -> float | None:
         if elevation.expires_at <= now():
             return _give_up(elevation, WINDOW_OVER)
         try:
-            # The claim's lease bounds the step: its calls wait and retry in place within it.
-            with gate.urgency(gate.GRANT), gate.step(_within(step_lease())):
+            # The claim's lease bounds the step: its calls wait and retry in place within it. So does
+            # the window: a grant asked for after its end would be refused (or be admit past it).
+            window_left = (elevation.expires_at - now() - GRANT_MIN_REMAINING).total_seconds()
+            with gate.urgency(gate.GRANT), gate.step(min(_within(step_lease()), window_left)):
                 state, expires_at = _grant_at_provider(elevation)
         except ProviderError as exc:
             return _grant_failed(elevation, exc)
