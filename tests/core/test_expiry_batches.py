@@ -73,3 +73,42 @@ def test_a_batch_move_is_all_or_nothing(five_active):
         transition_many(five_active, State.REVOKING, end_state=State.REVOKED)
     assert Elevation.objects.filter(pk__in=[e.pk for e in five_active[1:]], state=State.ACTIVE).count() == 4
     assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("latency_ms, parallel", [(0, False), (300, True)])
+def test_a_batch_calls_a_fast_provider_in_turn_and_a_slow_one_in_parallel(
+    employee, make_device, default_policy, monkeypatch, latency_ms, parallel
+):
+    """Threads cost a database connection each: worth it only while the provider is slow."""
+    import threading
+    import time
+
+    from requests_app.providers.demo.provider import DemoProvider
+
+    rows = []
+    for _ in range(6):
+        elevation = services.elevation_request(
+            requester=employee, device=make_device(employee), minutes=60, reason="batch"
+        )
+        execution.grant_step(elevation.pk)
+        rows.append(elevation)
+    connection = rows[0].connection
+    connection.options = {"latency_ms": latency_ms}
+    connection.save()
+    callers = set()
+    revoke = DemoProvider.revoke
+    monkeypatch.setattr(
+        DemoProvider, "revoke", lambda self, ref: (callers.add(threading.get_ident()), revoke(self, ref))
+    )
+
+    clock.set_offset(timedelta(minutes=61))
+    started = time.monotonic()
+    assert execution.expire_due() == 6
+    took = time.monotonic() - started
+
+    assert {e.state for e in Elevation.objects.filter(pk__in=[e.pk for e in rows])} == {State.EXPIRED}
+    if parallel:
+        assert len(callers) > 1 and took < 6 * 0.3, f"{took:.2f} s on {len(callers)} threads"
+    else:
+        assert callers == {threading.get_ident()}

@@ -136,15 +136,20 @@ def test_device_lifecycle_survives_429_5xx_and_timeouts_and_grants_once(
     assert execution.revoke_step(elevation.pk) is None  # again: nothing happens
 
 
-def test_device_grant_expires_at_jumpcloud_on_its_own_and_jumpcloud_confirms_it(
-    jumpcloud, erin, employee, erin_devices, django_capture_on_commit_callbacks
-):
+@pytest.fixture
+def active_hour(jumpcloud, erin, employee, erin_devices, django_capture_on_commit_callbacks):
+    """An hour of admin on Erin's Mac, granted at JumpCloud."""
     elevation = request_quietly(
         django_capture_on_commit_callbacks, services.elevation_request,
         requester=employee, device=erin_devices["ERIN-MBP"], minutes=60, reason="update Xcode",
     )  # fmt: skip
     execution.grant_step(elevation.pk)
     assert state_of(elevation) == State.ACTIVE
+    return elevation
+
+
+def test_device_grant_expires_at_jumpcloud_on_its_own_and_jumpcloud_confirms_it(jumpcloud, active_hour):
+    elevation = active_hour
 
     clock.set_offset(timedelta(minutes=60, seconds=1))
     jumpcloud.advance(60 * 60 + 1)
@@ -170,14 +175,8 @@ def test_device_grant_expires_at_jumpcloud_on_its_own_and_jumpcloud_confirms_it(
     assert AuditEvent.objects.filter(elevation=elevation, action="elevation.end_confirmed").count() == 1
 
 
-def test_a_grant_jumpcloud_failed_to_end_is_revoked_and_flagged_at_the_confirmation(
-    jumpcloud, erin, employee, erin_devices, django_capture_on_commit_callbacks
-):
-    elevation = request_quietly(
-        django_capture_on_commit_callbacks, services.elevation_request,
-        requester=employee, device=erin_devices["ERIN-MBP"], minutes=60, reason="update Xcode",
-    )  # fmt: skip
-    execution.grant_step(elevation.pk)
+def test_a_grant_jumpcloud_failed_to_end_is_revoked_and_flagged_at_the_confirmation(jumpcloud, active_hour):
+    elevation = active_hour
     clock.set_offset(timedelta(minutes=60, seconds=1))  # JumpCloud's clock stands still: still granted
     assert execution.revoke_step(elevation.pk) is None
     assert state_of(elevation) == State.EXPIRED
