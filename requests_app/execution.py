@@ -727,8 +727,8 @@ def sync_expiry_step(elevation_id: int) -> float | None:
             return None
         wanted = elevation.expires_at
         still = Elevation.objects.filter(pk=elevation.pk, state=State.ACTIVE, expires_at=wanted)
-        if elevation.provider_expires_at == wanted:
-            still.update(next_attempt_at=None)
+        if elevation.provider_expires_at is not None and elevation.provider_expires_at >= wanted:
+            still.update(next_attempt_at=None)  # the provider already holds it at least that long
             return None
         try:
             result = elevation.connection.provider.extend(elevation.provider_ref, wanted)
@@ -747,10 +747,14 @@ def sync_expiry_step(elevation_id: int) -> float | None:
             )
             return delay
         before = elevation.provider_expires_at
-        # A provider may answer with a new reference (SailPoint's carries the agreed end).
+        # A provider may answer with a new reference (SailPoint's carries the agreed end), and with
+        # the end it now holds, which may be later than asked (SailPoint counts whole minutes from
+        # its own start): recorded as it is, so an expiry never trusts the provider to end it
+        # earlier than it will (_provider_ends_it).
         reference = result.reference if result is not None and result.reference else elevation.provider_ref
+        held = result.expires_at if result is not None and result.expires_at else wanted
         with transaction.atomic():
-            Elevation.objects.filter(pk=elevation.pk).update(provider_ref=reference, provider_expires_at=wanted)
+            Elevation.objects.filter(pk=elevation.pk).update(provider_ref=reference, provider_expires_at=held)
             if not still.update(attempts=0, last_error="", next_attempt_at=None):
                 # Extended again (or ended) while we called: the sweep pushes the newer expiry.
                 Elevation.objects.filter(pk=elevation.pk, state=State.ACTIVE).update(next_attempt_at=now())
@@ -759,7 +763,7 @@ def sync_expiry_step(elevation_id: int) -> float | None:
                 target=elevation,
                 elevation=elevation,
                 before={"provider_expires_at": before.isoformat() if before else None},
-                after={"provider_expires_at": wanted.isoformat()},
+                after={"provider_expires_at": held.isoformat()},
             )
             transaction.on_commit(lambda: queueing.schedule_expiry(elevation), robust=True)
     return None
