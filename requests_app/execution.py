@@ -597,9 +597,11 @@ def _revoke_batch(ids: list[int]) -> int:
     claimed = Elevation.objects.select_related("connection", "device", "beneficiary").annotate(
         known_identity=_known_identity()
     )
-    rows = list(claimed.filter(pk__in=ids, state=State.REVOKING))
-    ended = _end_at_provider_expiry([e for e in rows if _provider_ends_it(e)])
-    rows = [e for e in rows if not _provider_ends_it(e)]
+    ends_itself: dict[bool, list[Elevation]] = {True: [], False: []}
+    for row in claimed.filter(pk__in=ids, state=State.REVOKING):
+        ends_itself[_provider_ends_it(row)].append(row)
+    ended = _end_at_provider_expiry(ends_itself[True])
+    rows = ends_itself[False]
     revoked = _revoke_all_at_provider(rows)
     ended += _end_revoked([e for e in rows if revoked[e.pk]])
     for elevation in rows:
