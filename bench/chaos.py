@@ -311,10 +311,15 @@ class Drill:
             if e.state == "expired" and e.ended_at is not None
         ]
         revoke_to_provider = []
+        slow_revokes = {}
         for pk, asked in self.revoked_at.items():
             reached = self.simulator.revoke_times.get(rows[pk].provider_ref) if pk in rows else None
             if reached is not None:
                 revoke_to_provider.append(max(0.0, reached - asked))
+                if reached - asked > 5:  # what the slow ones waited for, to read in the JSON
+                    slow_revokes[f"{asked - t0:.1f} s: {reached - asked:.1f} s"] = self.simulator.calls_about(
+                        rows[pk].provider_ref, asked
+                    )
         orphans = {ref: round(max(times) - min(times) + 1, 1) for ref, times in self.orphan_seen.items()}
         by_state = defaultdict(int)
         for e in rows.values():
@@ -337,6 +342,7 @@ class Drill:
             "expiry_lateness": _percentiles(lateness),
             "user_revoke_to_provider": _percentiles(revoke_to_provider),
             "user_revokes": len(self.revoked_at),
+            "slow_user_revokes": slow_revokes,
             "calls": len(self.simulator.arrivals),
             "calls_inside_retry_after": self.simulator.calls_inside_retry_after(),
             "calls_inside_retry_after_detail": self.simulator.inside_details(t0),
@@ -429,13 +435,25 @@ def _recording_simulator():
             super()._reset_state()
             self.revoke_times: dict[str, float] = {}
             self.openers: list[tuple[float, str, str]] = []  # (answered at, method, path) of each 429
+            self.answered: list[tuple[float, float, str, str, int]] = []  # (arrived, answered, method, path, status)
 
         def dispatch(self, request):
+            arrived = time.monotonic()
             response = super().dispatch(request)
-            if response.status == 429:
-                with self.lock:
+            with self.lock:
+                self.answered.append((arrived, time.monotonic(), request.method, request.path, response.status))
+                if response.status == 429:
                     self.openers.append((time.monotonic(), request.method, request.path))
             return response
+
+        def calls_about(self, access_id: str, since: float) -> list[str]:
+            """Each call naming this access request from `since` on: when it arrived and was answered."""
+            with self.lock:
+                return [
+                    f"+{arrived - since:.2f}..{answered - since:.2f} s {method} {status}"
+                    for arrived, answered, method, path, status in self.answered
+                    if access_id in path and arrived >= since - 0.5
+                ]
 
         def revoke_access_request(self, request):
             response = super().revoke_access_request(request)

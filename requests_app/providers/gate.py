@@ -232,17 +232,28 @@ def _durable_pause(connection: Connection) -> int:
 
 
 def _reload_pauses_into_redis() -> None:
-    now = datetime.now(tz=UTC)
+    """Put back what Redis lost: the pauses still running, and for each connection rate-limited
+    within the last minute its careful mode, with a wave assumed out (its calls were in flight
+    when the state went, and their 429s may be on the way), held like any wave."""
+    now_ms = _now_ms()
+    recent = datetime.fromtimestamp(now_ms / 1000 - CAREFUL_SECONDS, tz=UTC)
     client = coordination_redis()
     try:
-        current = list(ProviderPause.objects.filter(until__gt=now).values_list("key", "until"))
+        current = list(ProviderPause.objects.filter(until__gt=recent).values_list("key", "until"))
     except Exception as exc:
         log.warning("provider gate: could not read the stored pauses (%s)", exc)
         return
+    hold = int(settings.ELEVATE_GATE_WAVE_HOLD_MS)
     for key, until in current:
         until_ms = int(until.timestamp() * 1000)
-        client.eval(_EXTEND_PAUSE, 1, f"elevate:gate:{key}:pause", until_ms, _now_ms())
-    client.set(EPOCH_KEY, str(_now_ms()))
+        pause, wave, out, careful = _wave_keys(Connection(key, ""))
+        if until_ms > now_ms:
+            client.eval(_EXTEND_PAUSE, 1, pause, until_ms, now_ms)
+        client.set(careful, "1", px=until_ms + CAREFUL_SECONDS * 1000 - now_ms)
+        client.set(wave, "0", px=hold * 4, nx=True)  # opened long ago: nobody joins it
+        client.zadd(out, {"lost-with-redis": now_ms}, nx=True)
+        client.pexpire(out, hold * 4)
+    client.set(EPOCH_KEY, str(now_ms))
 
 
 # Raise a pause to `until` (ms since the epoch) unless a later one is already set: concurrent 429s

@@ -202,3 +202,32 @@ def test_without_redis_pauses_still_hold_and_calls_go_through(echo, monkeypatch)
 def test_connection_keys_never_carry_the_credentials():
     connection = gate.connection_for("https://console.jumpcloud.com", {"x-api-key": "secret-key-123"})
     assert "secret" not in connection.key and connection.label == "console.jumpcloud.com"
+
+
+def test_after_redis_loses_the_gate_a_call_still_waits_for_the_wave_that_was_out(echo, transactional_db):
+    """Redis flushed (or restarted empty) while a call of a rate-limited connection is out: the
+    next call does not go beside it, so the 429 that call brings back is heard first."""
+    import threading
+
+    from django.db import connection
+
+    client = base.http_client(echo.base_url, {"x-api-key": "k1"})
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="0.2", times=1)
+    with pytest.raises(base.ProviderError):
+        base.send(client, "POST", "/grant", "grant")
+    time.sleep(0.3)  # the pause has passed; the connection still sends in waves
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="1", delay=1.0, times=1)
+
+    def slow_call():
+        with pytest.raises(base.ProviderError):
+            base.send(client, "POST", "/grant", "grant")
+        connection.close()
+
+    slow = threading.Thread(target=slow_call)
+    slow.start()
+    wait_for(lambda: len(echo.arrivals) == 2)
+    gate.coordination_redis().flushdb()
+    assert base.send(client, "POST", "/grant", "grant").status_code == 201
+    slow.join()
+    (_start, window_end), *_ = [w for w in echo.retry_windows if w[1] - w[0] > 0.5]
+    assert echo.arrivals[2][0] >= window_end, "the call after the flush waited out the wave and its 429"
