@@ -111,11 +111,15 @@ class Stack:
         path = self.workdir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def start(self, *, revoke_threads: int = 16, grant_threads: int = 16, web_workers: int = 2) -> None:
+    def start(
+        self, *, revoke_threads: int | None = None, grant_threads: int | None = None, web_workers: int = 2
+    ) -> None:
         """The workers by queue as in production (control with embedded beat, revoker, granter,
-        notifier) and gunicorn, started side by side, with the defaults of the Procfile: 10,000
-        expiries a minute against a provider answering in 200 ms need ~35 calls in flight, which
-        the revoker's batches make (ELEVATE_REVOKE_CALLS_AT_ONCE)."""
+        notifier) and gunicorn, started side by side, with the Procfile's thread counts (and its
+        environment variables): 10,000 expiries a minute against a provider answering in 200 ms
+        need ~35 calls in flight, which the revoker's batches make (ELEVATE_REVOKE_CALLS_AT_ONCE)."""
+        revoke_threads = revoke_threads or int(os.environ.get("ELEVATE_REVOKE_THREADS") or 16)
+        grant_threads = grant_threads or int(os.environ.get("ELEVATE_GRANT_THREADS") or 16)
         worker = self.start_worker("control", "control,celery", threads=4, beat=True)
         self.start_worker("revoker", "revoke", threads=revoke_threads)
         self.start_worker("granter", "grant", threads=grant_threads)
