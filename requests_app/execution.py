@@ -140,7 +140,7 @@ def _claim_grant(elevation_id: int) -> Elevation | None:
     with transaction.atomic():
         elevation = (
             Elevation.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("connection", "device")
+            .select_related("connection", "device", "beneficiary")  # the audit event names the beneficiary
             .annotate(known_identity=_known_identity())
             .filter(pk=elevation_id, state__in=(State.APPROVED, State.GRANTING))
             .first()
