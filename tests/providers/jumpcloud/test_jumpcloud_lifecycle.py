@@ -212,6 +212,22 @@ def test_preflight_refuses_group_sudo_and_notes_windows(
     assert jumpcloud.access_requests == {}
 
 
+def test_preflight_reads_a_synced_devices_name_and_os_from_the_sync_not_jumpcloud(
+    jumpcloud, erin, employee, erin_devices, django_capture_on_commit_callbacks
+):
+    """Whether the device is still bound is asked live; its name and OS come from the device sync:
+    one call fewer per grant while JumpCloud is rate-limiting."""
+    jumpcloud.log.clear()
+    windows = request_quietly(
+        django_capture_on_commit_callbacks, services.elevation_request,
+        requester=employee, device=erin_devices["ERIN-WIN"], minutes=60, reason="install a driver",
+    )  # fmt: skip
+
+    assert any("sign out" in note and "ERIN-WIN" in note for note in windows.notes)
+    assert not jumpcloud.calls("GET", "/systems/"), "the device record was read from the sync"
+    assert jumpcloud.calls("GET", "/users/.*/systems"), "the binding was asked live"
+
+
 def test_one_request_for_several_devices_makes_one_elevation_each(
     jumpcloud, erin, employee, erin_devices, django_capture_on_commit_callbacks
 ):
