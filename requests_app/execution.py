@@ -508,6 +508,10 @@ def _end_at_provider_expiry(elevations: list[Elevation]) -> int:
     return len(elevations)
 
 
+# How long a confirmation's status check may wait for a rate-limited connection in place.
+CONFIRM_CHECK_SECONDS = 2.0
+
+
 def confirm_end_step(elevation_id: int) -> float | None:
     """Ask the provider whether a grant it was to end at its expiry is gone; revoke it if not.
     Idempotent: a confirmed row has no `next_attempt_at`. Returns seconds until it runs again."""
@@ -522,18 +526,22 @@ def confirm_end_step(elevation_id: int) -> float | None:
             return None
         provider = elevation.connection.provider
         try:
-            with gate.urgency(gate.REVOKE), gate.step(_within(revoke_lease())):
+            # A check, not a revoke: it yields to revokes in a rate-limited wave and does not hold a
+            # revoke worker's thread waiting for one (expiries need those threads); it asks again.
+            with gate.urgency(gate.GRANT), gate.step(CONFIRM_CHECK_SECONDS):
                 try:
                     status = provider.status(elevation.provider_ref)
                 except NotFound:
                     status = None
-                if status is not None and status.is_live:
+            if status is not None and status.is_live:
+                with gate.urgency(gate.REVOKE), gate.step(_within(revoke_lease())):
                     provider.revoke(elevation.provider_ref)
         except NotFound:
             status = None
         except ProviderError as exc:
-            attempts = elevation.attempts + int(not exc.gated)
-            delay = (exc.retry_after or 1.0) if exc.gated else min(REVOKE_RETRY_MAX, 2.0**attempts)
+            waited = exc.gated or exc.status_code == 429  # the connection's turn, not this row's fault
+            attempts = elevation.attempts + int(not waited)
+            delay = (exc.retry_after or 1.0) if waited else min(REVOKE_RETRY_MAX, 2.0**attempts)
             Elevation.objects.filter(pk=elevation.pk, next_attempt_at__isnull=False).update(
                 attempts=attempts, next_attempt_at=now() + timedelta(seconds=max(delay, exc.retry_after or 0.0))
             )

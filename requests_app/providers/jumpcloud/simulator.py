@@ -105,6 +105,8 @@ class JumpCloudSimulator(Simulator):
             self._reset_state()
             self.faults.clear()
             self.log.clear()
+            self.arrivals.clear()  # a Retry-After window of one test is no concern of the next
+            self.retry_windows.clear()
 
     def _reset_state(self) -> None:
         self.time_offset = timedelta()

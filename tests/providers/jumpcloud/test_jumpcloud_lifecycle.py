@@ -7,6 +7,7 @@ timeouts) is seen exactly where it happens; the last test runs a real worker and
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -190,6 +191,27 @@ def test_a_grant_jumpcloud_failed_to_end_is_revoked_and_flagged_at_the_confirmat
     assert elevation.next_attempt_at is None
     assert elevation.drift == "still granted at the provider after its end time; revoked"
     assert AuditEvent.objects.filter(elevation=elevation, action="elevation.drift").exists()
+
+
+def test_a_confirmation_does_not_hold_a_revoke_thread_while_jumpcloud_rate_limits(jumpcloud, active_hour):
+    """The check after an expiry yields: a revoke worker's threads are for revokes and expiries.
+    Asked while JumpCloud has paused the connection, it gives its thread back at once and asks
+    again when the pause is over, without counting the 429 against the row."""
+    elevation = active_hour
+    clock.set_offset(timedelta(minutes=60, seconds=1))
+    jumpcloud.advance(60 * 60 + 1)
+    assert execution.revoke_step(elevation.pk) is None
+    clock.set_offset(timedelta(minutes=60, seconds=12))
+    jumpcloud.add_fault(method="GET", path="/accessrequests/", status=429, retry_after="4", times=1)
+
+    started = time.monotonic()
+    again_in = execution.confirm_end_step(elevation.pk)
+
+    assert time.monotonic() - started < 1.5, "it did not wait out the pause on the thread"
+    assert again_in is not None and again_in >= 3
+    elevation.refresh_from_db()
+    assert elevation.attempts == 0 and elevation.next_attempt_at is not None
+    assert len(jumpcloud.calls("GET", "/accessrequests/")) == 1
 
 
 def test_preflight_refuses_group_sudo_and_notes_windows(
