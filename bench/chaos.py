@@ -318,7 +318,7 @@ class Drill:
                 revoke_to_provider.append(max(0.0, reached - asked))
                 if reached - asked > 5:  # what the slow ones waited for, to read in the JSON
                     slow_revokes[f"{asked - t0:.1f} s: {reached - asked:.1f} s"] = self.simulator.calls_about(
-                        rows[pk].provider_ref, asked
+                        rows[pk].provider_ref, asked, reached
                     )
         orphans = {ref: round(max(times) - min(times) + 1, 1) for ref, times in self.orphan_seen.items()}
         by_state = defaultdict(int)
@@ -446,14 +446,23 @@ def _recording_simulator():
                     self.openers.append((time.monotonic(), request.method, request.path))
             return response
 
-        def calls_about(self, access_id: str, since: float) -> list[str]:
-            """Each call naming this access request from `since` on: when it arrived and was answered."""
+        def calls_about(self, access_id: str, since: float, until: float) -> list[str]:
+            """Each call naming this access request from `since` on: when it arrived and was answered;
+            then the waves of all calls meanwhile (start, size): did the revoke miss one?"""
             with self.lock:
-                return [
+                mine = [
                     f"+{arrived - since:.2f}..{answered - since:.2f} s {method} {status}"
                     for arrived, answered, method, path, status in self.answered
                     if access_id in path and arrived >= since - 0.5
                 ]
+                arrivals = sorted(a for a, _b, _m, _p, _s in self.answered if since - 0.5 <= a <= until + 0.5)
+            waves: list[list[float]] = []
+            for at in arrivals:
+                if waves and at - waves[-1][-1] < 0.15:
+                    waves[-1].append(at)
+                else:
+                    waves.append([at])
+            return [*mine, "waves: " + " ".join(f"+{w[0] - since:.2f}({len(w)})" for w in waves)]
 
         def revoke_access_request(self, request):
             response = super().revoke_access_request(request)
