@@ -233,8 +233,8 @@ def _durable_pause(connection: Connection) -> int:
 
 def _reload_pauses_into_redis() -> None:
     """Put back what Redis lost: the pauses still running, and for each connection rate-limited
-    within the last minute its careful mode, with a wave assumed out (its calls were in flight
-    when the state went, and their 429s may be on the way), held like any wave."""
+    within the last minute its careful mode, with a wave assumed out for MIN_ANSWER_WAIT (calls
+    were in flight when the state went, and a 429 of theirs comes back within that)."""
     now_ms = _now_ms()
     recent = datetime.fromtimestamp(now_ms / 1000 - CAREFUL_SECONDS, tz=UTC)
     client = coordination_redis()
@@ -251,7 +251,8 @@ def _reload_pauses_into_redis() -> None:
             client.eval(_EXTEND_PAUSE, 1, pause, until_ms, now_ms)
         client.set(careful, "1", px=until_ms + CAREFUL_SECONDS * 1000 - now_ms)
         client.set(wave, "0", px=hold * 4, nx=True)  # opened long ago: nobody joins it
-        client.zadd(out, {"lost-with-redis": now_ms}, nx=True)
+        # Scored as a wave that started a hold ago less MIN_ANSWER_WAIT: it lapses that much later.
+        client.zadd(out, {"lost-with-redis": now_ms - hold + int(MIN_ANSWER_WAIT * 1000)}, nx=True)
         client.pexpire(out, hold * 4)
     client.set(EPOCH_KEY, str(now_ms))
 

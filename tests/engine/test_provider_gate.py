@@ -216,7 +216,7 @@ def test_after_redis_loses_the_gate_a_call_still_waits_for_the_wave_that_was_out
     with pytest.raises(base.ProviderError):
         base.send(client, "POST", "/grant", "grant")
     time.sleep(0.3)  # the pause has passed; the connection still sends in waves
-    echo.add_fault(method="POST", path="/grant", status=429, retry_after="1", delay=1.0, times=1)
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="1", delay=0.5, times=1)
 
     def slow_call():
         with pytest.raises(base.ProviderError):
