@@ -694,10 +694,14 @@ def _revoke_at_provider(elevation: Elevation) -> bool:
 def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
     attempts = elevation.attempts + 1
     # Permanent errors too are retried: a revoke must not be dropped while the grant may be live.
-    # A paused connection is retried as soon as the pause passes; other errors back off, but never
-    # for long: every second of a failing revoke is admin nobody asked for.
+    # A paused connection is retried as soon as the pause passes. A 5xx, a timeout or a 429 is the
+    # provider's trouble, not this row's: the connection's gate already pauses every call after a
+    # run of them, so the revoke goes again with the next wave. Only a refusal of this very revoke
+    # backs off, and never for long: every second of a failing revoke is admin nobody asked for.
     if exc.gated:
         delay = exc.retry_after or 1.0
+    elif not exc.permanent:
+        delay = max(exc.retry_after or 0.0, random.uniform(0.5, 1.0))
     else:
         ceiling = min(REVOKE_RETRY_MAX, 2.0 ** (attempts - 1))
         delay = max(exc.retry_after or 0.0, random.uniform(0.5, max(0.5, ceiling)))

@@ -178,6 +178,21 @@ class TestRevokeAndExpire:
         assert execution.revoke_step(active.pk) is None
         assert reload(active).state == State.REVOKED
 
+    def test_a_revoke_the_provider_keeps_failing_goes_again_within_a_second_a_refused_one_backs_off(
+        self, scripted, active, employee
+    ):
+        """5xx and timeouts are the provider's trouble (its connection pauses everyone after a run of
+        them), so the revoke goes with the next wave; only a refusal of this revoke backs off."""
+        scripted.SCRIPT["revoke"].extend([scripted.transient()] * 5 + [scripted.permanent("409")] * 4)
+        services.elevation_revoke(elevation=active, actor=employee)
+        transient = [execution.revoke_step(active.pk) for _ in range(5)]
+        refused = [execution.revoke_step(active.pk) for _ in range(4)]
+        assert all(0.5 <= delay <= 1.0 for delay in transient), transient
+        assert max(refused) > 1.0, refused
+        assert reload(active).state == State.REVOKING
+        assert execution.revoke_step(active.pk) is None
+        assert reload(active).state == State.REVOKED
+
     def test_revoked_while_granting_finds_and_revokes_what_was_granted(self, scripted, approved, employee):
         execution.grant_step(approved.pk)
         Elevation.objects.filter(pk=approved.pk).update(state=State.GRANTING, provider_ref="")
