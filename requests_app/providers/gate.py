@@ -289,9 +289,43 @@ def _must_wait(connection: Connection, ticket: str) -> float:
     if paused:
         return paused
     try:
-        return _take_token(connection) or _join_wave(connection, ticket)
+        admitted = _take_token(connection) or _join_wave(connection, ticket)
     except redis.RedisError as exc:
         log.warning("provider gate: Redis unavailable, calling without the request budget (%s)", exc)
+        return _join_local_wave(connection, ticket)
+    if connection.key in _local_out:
+        with _local_lock:  # Redis is back: the next outage starts its local waves afresh
+            _local_out.pop(connection.key, None)
+    return admitted
+
+
+# While Redis is away, this process keeps the waves of the connections it saw rate-limited itself
+# (the same rule as _JOIN_WAVE, in memory): its threads do not overlap a wave whose 429 may be on
+# the way. Other processes do the same for theirs.
+_local_lock = threading.Lock()
+_local_careful: dict[str, float] = {}  # connection key -> monotonic time its careful mode ends
+_local_out: dict[str, dict[str, float]] = {}  # connection key -> {ticket: monotonic start}
+_local_wave_start: dict[str, float] = {}
+
+
+def _join_local_wave(connection: Connection, ticket: str) -> float:
+    now = time.monotonic()
+    hold = settings.ELEVATE_GATE_WAVE_HOLD_MS / 1000
+    with _local_lock:
+        if connection.key not in _local_out:
+            # Redis has just gone: the wave it held may be out, its 429s on the way (as on a reload).
+            _local_out[connection.key] = {"lost-with-redis": now - hold + MIN_ANSWER_WAIT}
+            _local_wave_start[connection.key] = 0.0
+        out = _local_out[connection.key]
+        for old in [t for t, started in out.items() if now - started > hold]:
+            del out[old]
+        careful = _local_careful.get(connection.key, 0.0) > now
+        joined = now - _local_wave_start.get(connection.key, 0.0) < settings.ELEVATE_GATE_WAVE_JOIN_MS / 1000
+        if out and careful and not joined:
+            return -1.0
+        if not out:
+            _local_wave_start[connection.key] = now
+        out[ticket] = now
         return 0.0
 
 
@@ -412,6 +446,8 @@ def _join_wave(connection: Connection, ticket: str) -> float:
 
 
 def _leave_wave(connection: Connection, ticket: str) -> None:
+    with _local_lock:
+        _local_out.get(connection.key, {}).pop(ticket, None)
     try:
         coordination_redis().zrem(_wave_keys(connection)[2], ticket)
     except redis.RedisError as exc:
@@ -457,6 +493,8 @@ def _pause(connection: Connection, seconds: float, careful: bool = False) -> Non
     now_ms = _now_ms()
     until_ms = now_ms + int(seconds * 1000)
     _local_pauses[connection.key] = max(_local_pauses.get(connection.key, 0), until_ms)
+    if careful:
+        _local_careful[connection.key] = time.monotonic() + CAREFUL_SECONDS
     try:
         client = coordination_redis()
         client.eval(_EXTEND_PAUSE, 1, _pause_key(connection), until_ms, now_ms)
@@ -482,6 +520,9 @@ def forget_pauses() -> None:
     """Forget this process's memory of pauses, and the pauses, budgets and error runs in Redis,
     starting a new epoch (tests). Pauses stored in the database end when their time is up."""
     _local_pauses.clear()
+    with _local_lock:
+        _local_careful.clear()
+        _local_out.clear()
     try:
         client = coordination_redis()
         keys = list(client.scan_iter(match="elevate:gate:*", count=500))

@@ -204,9 +204,10 @@ def test_connection_keys_never_carry_the_credentials():
     assert "secret" not in connection.key and connection.label == "console.jumpcloud.com"
 
 
-def test_after_redis_loses_the_gate_a_call_still_waits_for_the_wave_that_was_out(echo, transactional_db):
-    """Redis flushed (or restarted empty) while a call of a rate-limited connection is out: the
-    next call does not go beside it, so the 429 that call brings back is heard first."""
+def _second_call_beside_a_slow_429(echo, meanwhile=lambda: None) -> tuple[float, float]:
+    """On a connection rate-limited a moment ago, one thread's call is answered 429 (Retry-After
+    1 s) only after 0.5 s; while it is out, `meanwhile()` runs and this thread sends another.
+    Returns (when the second call arrived, when the 429's window ended)."""
     import threading
 
     from django.db import connection
@@ -226,8 +227,25 @@ def test_after_redis_loses_the_gate_a_call_still_waits_for_the_wave_that_was_out
     slow = threading.Thread(target=slow_call)
     slow.start()
     wait_for(lambda: len(echo.arrivals) == 2)
-    gate.coordination_redis().flushdb()
-    assert base.send(client, "POST", "/grant", "grant").status_code == 201
+    meanwhile()
+    with gate.step(10):  # a worker step: it may wait for the wave and the pause
+        assert base.send(client, "POST", "/grant", "grant").status_code == 201
     slow.join()
     (_start, window_end), *_ = [w for w in echo.retry_windows if w[1] - w[0] > 0.5]
-    assert echo.arrivals[2][0] >= window_end, "the call after the flush waited out the wave and its 429"
+    return echo.arrivals[2][0], window_end
+
+
+def test_after_redis_loses_the_gate_a_call_still_waits_for_the_wave_that_was_out(echo, transactional_db):
+    """Redis flushed (or restarted empty) while a call of a rate-limited connection is out: the
+    next call does not go beside it, so the 429 that call brings back is heard first."""
+    arrived, window_end = _second_call_beside_a_slow_429(echo, gate.coordination_redis().flushdb)
+    assert arrived >= window_end, "the call after the flush waited out the wave and its 429"
+
+
+def test_without_redis_a_process_still_sends_in_waves_on_a_rate_limited_connection(echo, monkeypatch, transactional_db):
+    """Redis down: the threads of one process keep their own waves, so a call does not go beside
+    one whose 429 is still on the way."""
+    unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setattr(gate, "coordination_redis", lambda: unreachable)
+    arrived, window_end = _second_call_beside_a_slow_429(echo)
+    assert arrived >= window_end, "the second call waited for the wave and its 429"
