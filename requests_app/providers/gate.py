@@ -291,7 +291,7 @@ def _must_wait(connection: Connection, ticket: str) -> float:
     try:
         admitted = _take_token(connection) or _join_wave(connection, ticket)
     except redis.RedisError as exc:
-        log.warning("provider gate: Redis unavailable, calling without the request budget (%s)", exc)
+        log.warning("provider gate: Redis unavailable; no request budget, waves kept per process (%s)", exc)
         return _join_local_wave(connection, ticket)
     if connection.key in _local_out:
         with _local_lock:  # Redis is back: the next outage starts its local waves afresh
@@ -523,6 +523,7 @@ def forget_pauses() -> None:
     with _local_lock:
         _local_careful.clear()
         _local_out.clear()
+        _local_wave_start.clear()
     try:
         client = coordination_redis()
         keys = list(client.scan_iter(match="elevate:gate:*", count=500))
