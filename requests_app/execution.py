@@ -14,12 +14,13 @@ and `sweep()` (beat, every few seconds) drives whatever is due. Celery messages 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import timedelta
 from typing import Any
 
@@ -535,7 +536,7 @@ def confirm_end_step(elevation_id: int) -> float | None:
                     status = None
             if status is not None and status.is_live:
                 with gate.urgency(gate.REVOKE), gate.step(_within(revoke_lease())):
-                    provider.revoke(elevation.provider_ref)
+                    _revoke_reference(provider, elevation.provider_ref)
         except NotFound:
             status = None
         except ProviderError as exc:
@@ -686,9 +687,48 @@ def _revoke_at_provider(elevation: Elevation) -> bool:
     if not reference:
         return True
     try:
-        return provider.revoke(reference) is not False
+        return _revoke_reference(provider, reference) is not False
     except NotFound:
         return True  # already gone at the provider: what we wanted
+
+
+def _revoke_reference(provider, reference: str) -> bool | None:
+    """The provider's revoke, hedged where it is one idempotent call (`Provider.hedge_revokes`)."""
+    return _hedged_revoke(provider, reference) if provider.hedge_revokes else provider.revoke(reference)
+
+
+# Copies of hedged revokes in flight at once, per worker process (two per revoke).
+_revoke_copies = ThreadPoolExecutor(max_workers=32, thread_name_prefix="revoke-copy")
+
+
+def _hedged_revoke(provider, reference: str) -> bool | None:
+    """One revoke, sent as two copies at once; the first copy that succeeds decides.
+
+    A revoke is admin nobody wants any more, and a provider's failures are mostly of one call: a
+    429 or 5xx from one gateway node, an answer lost on the way back. A lost call costs a whole
+    retry (on a rate-limited connection, its next wave: seconds); its twin usually gets through
+    in the same wave. A second revoke of a revoked grant finds it already gone. Where a platform
+    ends its grants itself (JumpCloud access requests) expiries make no call at all, so the
+    copies are spent on people's revokes and on grants that should have ended and did not.
+    """
+    copies = [
+        _revoke_copies.submit(contextvars.copy_context().run, _revoke_copy, provider, reference) for _ in range(2)
+    ]
+    failures: list[ProviderError] = []
+    for copy in as_completed(copies):
+        try:
+            return copy.result()
+        except ProviderError as exc:
+            failures.append(exc)
+    # Both failed. Raise the one most worth retrying soon: a refusal may be the other copy's success.
+    raise min(failures, key=lambda exc: (exc.permanent, not exc.gated))
+
+
+def _revoke_copy(provider, reference: str) -> bool | None:
+    try:
+        return provider.revoke(reference)
+    finally:
+        connections.close_all()  # this pool thread's own, if the gate opened one
 
 
 def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:

@@ -129,6 +129,9 @@ class Provider:
     label: ClassVar[str] = ""
     # True when the platform removes the grant itself at `expires_at` (the sweep still checks).
     enforces_expiry: ClassVar[bool] = False
+    # True when `revoke` is one idempotent call (a second one finds the grant already gone): the
+    # engine then sends a revoke as two copies at once, so one lost call does not delay it.
+    hedge_revokes: ClassVar[bool] = False
 
     def __init__(self, connection: ProviderConnection) -> None:
         self.connection = connection

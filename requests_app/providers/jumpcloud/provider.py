@@ -232,6 +232,7 @@ class JumpCloudDeviceProvider(_JumpCloudProvider):
     kind: ClassVar[str] = "jumpcloud"
     label: ClassVar[str] = "JumpCloud device admin"
     enforces_expiry: ClassVar[bool] = True
+    hedge_revokes: ClassVar[bool] = True  # POST …/revoke; 404 or 410 for one already revoked
 
     def _binding(self, user_id: str, device_id: str) -> dict[str, Any] | None:
         for bound in self.client.user_systems(user_id):

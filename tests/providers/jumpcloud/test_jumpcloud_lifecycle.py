@@ -19,6 +19,7 @@ from requests_app.devices import sync_user_devices
 from requests_app.errors import PolicyViolation, ProviderUnavailable
 from requests_app.lifecycle import State
 from requests_app.models import AuditEvent, Device, Elevation, ProviderConnection, ProviderIdentity
+from requests_app.providers import gate
 from requests_app.providers.jumpcloud import services as jumpcloud_services
 from requests_app.providers.jumpcloud.sync import sync_user_devices_task
 
@@ -128,7 +129,7 @@ def test_device_lifecycle_survives_429_5xx_and_timeouts_and_grants_once(
 
     with django_capture_on_commit_callbacks(execute=False):
         services.elevation_revoke(elevation=elevation, actor=employee, reason="done")
-    jumpcloud.add_fault(method="POST", path="/revoke$", close=True)
+    jumpcloud.add_fault(method="POST", path="/revoke$", close=True, times=2)  # both copies of it
     assert execution.revoke_step(elevation.pk) is not None
     assert state_of(elevation) == State.REVOKING
     assert execution.revoke_step(elevation.pk) is None
@@ -147,6 +148,33 @@ def active_hour(jumpcloud, erin, employee, erin_devices, django_capture_on_commi
     execution.grant_step(elevation.pk)
     assert state_of(elevation) == State.ACTIVE
     return elevation
+
+
+@pytest.mark.parametrize(
+    "fault",
+    # The 429 takes a round trip to come back (here 50 ms): both copies leave before it is known.
+    [{"status": 500}, {"status": 429, "retry_after": "30", "delay": 0.05}, {"close": True}],
+    ids=["500", "429", "no answer"],
+)
+@pytest.mark.django_db(transaction=True)  # the copies' threads commit what they store (the 429's pause)
+def test_a_persons_revoke_goes_out_twice_at_once_so_one_lost_call_does_not_delay_it(
+    jumpcloud, employee, active_hour, django_capture_on_commit_callbacks, fault
+):
+    """A revoke is one idempotent call at JumpCloud: the engine sends two copies at once, and the
+    copy that gets through ends the row in this step, whatever the other one met."""
+    elevation = active_hour
+    with django_capture_on_commit_callbacks(execute=False):
+        services.elevation_revoke(elevation=elevation, actor=employee, reason="done")
+    jumpcloud.add_fault(method="POST", path="/revoke$", **fault)
+
+    assert execution.revoke_step(elevation.pk) is None
+    assert state_of(elevation) == State.REVOKED
+    assert jumpcloud.access_request(elevation.provider_ref)["accessState"] == "revoked"
+    # The step does not wait for the other copy's answer; it is on its way all the same.
+    wait_for(lambda: len(jumpcloud.calls("POST", "/revoke$")) == 2, 5, message="the second copy")
+    assert jumpcloud.calls_inside_retry_after() == 0
+    if fault.get("status") == 429:  # and the connection keeps the pause that copy was told
+        wait_for(gate.paused_connections, 5, message="the pause of the rate-limited copy")
 
 
 def test_device_grant_expires_at_jumpcloud_on_its_own_and_jumpcloud_confirms_it(jumpcloud, active_hour):
@@ -183,7 +211,7 @@ def test_a_grant_jumpcloud_failed_to_end_is_revoked_and_flagged_at_the_confirmat
     assert state_of(elevation) == State.EXPIRED
 
     clock.set_offset(timedelta(minutes=60, seconds=12))
-    jumpcloud.add_fault(method="POST", path="/revoke$", status=500, times=1)
+    jumpcloud.add_fault(method="POST", path="/revoke$", status=500, times=2)  # both copies of it
     assert execution.confirm_end_step(elevation.pk) is not None  # retried, like every revoke
     assert execution.confirm_end_step(elevation.pk) is None
     assert jumpcloud.access_request(elevation.provider_ref)["accessState"] == "revoked"
