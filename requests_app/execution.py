@@ -711,22 +711,28 @@ def _hedged_revoke(provider, reference: str) -> bool | None:
     ends its grants itself (JumpCloud access requests) expiries make no call at all, so the
     copies are spent on people's revokes and on grants that should have ended and did not.
     """
+    got_through = threading.Event()  # the other copy then neither waits for a wave nor retries
     copies = [
-        _revoke_copies.submit(contextvars.copy_context().run, _revoke_copy, provider, reference) for _ in range(2)
+        _revoke_copies.submit(contextvars.copy_context().run, _revoke_copy, provider, reference, got_through)
+        for _ in range(2)
     ]
     failures: list[ProviderError] = []
     for copy in as_completed(copies):
         try:
-            return copy.result()
+            result = copy.result()
         except ProviderError as exc:
             failures.append(exc)
+            continue
+        got_through.set()
+        return result
     # Both failed. Raise the one most worth retrying soon: a refusal may be the other copy's success.
     raise min(failures, key=lambda exc: (exc.permanent, not exc.gated))
 
 
-def _revoke_copy(provider, reference: str) -> bool | None:
+def _revoke_copy(provider, reference: str, got_through: threading.Event) -> bool | None:
     try:
-        return provider.revoke(reference)
+        with gate.unless(got_through):
+            return provider.revoke(reference)
     finally:
         connections.close_all()  # this pool thread's own, if the gate opened one
 
