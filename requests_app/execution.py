@@ -426,18 +426,37 @@ def _revoke_claimed(elevation_id: int) -> float | None:
     if elevation.grant_claimed_until and elevation.grant_claimed_until > now():
         # A grant call is in flight: what it makes must be found, so wait for its answer.
         return max(0.5, (elevation.grant_claimed_until - now()).total_seconds())
-    # Push the sweep's next look past this call, so it does not queue a second revoke meanwhile.
-    Elevation.objects.filter(pk=elevation.pk, state=State.REVOKING).update(next_attempt_at=now() + revoke_lease())
+    if not _claim_revoke(elevation):
+        return None  # ended meanwhile, or another delivery is calling: its outcome drives the row
     try:
         with gate.urgency(gate.REVOKE), gate.step(_within(revoke_lease())):
             done = _revoke_at_provider(elevation)
     except ProviderError as exc:
         return _revoke_failed(elevation, exc)
     if not done:
-        Elevation.objects.filter(pk=elevation.pk, state=State.REVOKING).update(next_attempt_at=now() + CONFIRM_POLL)
+        Elevation.objects.filter(pk=elevation.pk, state=State.REVOKING).update(
+            next_attempt_at=now() + CONFIRM_POLL, revoke_claimed_until=None
+        )
         return CONFIRM_POLL.total_seconds()
     _end_revoked([elevation])
     return None
+
+
+def _claim_revoke(elevation: Elevation) -> bool:
+    """Claim the revoke call for this step (committed), pushing the sweep's next look past it.
+
+    A second delivery meanwhile (the sweep beside a retry that waited for a thread, a restarted
+    worker taking revokes back, a redelivered message) then sends nothing: on a rate-limited
+    connection each duplicate would spend calls in the waves the revokes wait for. A step that
+    dies leaves its claim to run out with the lease; the sweep drives the row again after it.
+    """
+    current = now()
+    lease = current + revoke_lease()
+    return bool(
+        Elevation.objects.filter(pk=elevation.pk, state=State.REVOKING)
+        .filter(Q(revoke_claimed_until__isnull=True) | Q(revoke_claimed_until__lte=current))
+        .update(revoke_claimed_until=lease, next_attempt_at=lease)
+    )
 
 
 def _end_revoked(elevations: list[Elevation]) -> int:
@@ -448,7 +467,7 @@ def _end_revoked(elevations: list[Elevation]) -> int:
     ended = 0
     for end_state, batch in by_end_state.items():
         ended_at = now()
-        fields: dict[str, Any] = {"ended_at": ended_at, "next_attempt_at": None}
+        fields: dict[str, Any] = {"ended_at": ended_at, "next_attempt_at": None, "revoke_claimed_until": None}
         if end_state != State.FAILED:
             fields["last_error"] = ""  # a failed grant keeps its reason
         # `updated_at` of a revoking row is when it started revoking (only transitions set it).
@@ -751,7 +770,7 @@ def _revoke_failed(elevation: Elevation, exc: ProviderError) -> float:
     else:
         ceiling = min(REVOKE_RETRY_MAX, 2.0 ** (attempts - 1))
         delay = max(exc.retry_after or 0.0, random.uniform(0.5, max(0.5, ceiling)))
-    fields = {"attempts": attempts, "next_attempt_at": now() + timedelta(seconds=delay)}
+    fields = {"attempts": attempts, "next_attempt_at": now() + timedelta(seconds=delay), "revoke_claimed_until": None}
     if elevation.end_state != State.FAILED:
         fields["last_error"] = exc.message  # a given-up grant keeps the reason it failed for
     if attempts >= settings.ELEVATE_REVOKE_ALERT_ATTEMPTS and elevation.alerted_at is None:
@@ -885,10 +904,13 @@ def sweep() -> dict[str, int]:
 
 
 def resume_revokes() -> int:
-    """A revoke worker has (re)started: drive every row left revoking now, lease or not. A worker
-    killed mid-call leaves its rows leased (`revoke_lease()`) and the sweep would take them back
-    only after that; revokes are idempotent, so asking again at once costs at most a call."""
-    ids = list(Elevation.objects.filter(state=State.REVOKING).order_by("pk").values_list("pk", flat=True))
+    """A revoke worker has (re)started: drive every row left revoking now, lease and claim or not.
+    A worker killed mid-call leaves its rows leased and claimed (`revoke_lease()`), and the sweep
+    would take them back only after that; revokes are idempotent, so asking again at once costs
+    at most a call (another revoke worker's call in flight, on a second machine)."""
+    revoking = Elevation.objects.filter(state=State.REVOKING)
+    revoking.exclude(revoke_claimed_until=None).update(revoke_claimed_until=None)
+    ids = list(revoking.order_by("pk").values_list("pk", flat=True))
     for pk in ids:
         queueing.revoke(pk)
     return len(ids)

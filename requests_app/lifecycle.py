@@ -111,7 +111,9 @@ def transition_many(
 
 # Worker bookkeeping that steps rewrite with plain UPDATEs under their own lease (when to look
 # again, how often it failed): a hint, not a fact another change is computed from.
-UNCOMPARED_FIELDS = frozenset({"updated_at", "next_attempt_at", "attempts", "last_error", "alerted_at"})
+UNCOMPARED_FIELDS = frozenset(
+    {"updated_at", "next_attempt_at", "attempts", "last_error", "alerted_at", "revoke_claimed_until"}
+)
 
 
 def _seen_values(elevation: Elevation, fields: dict[str, Any]) -> dict[str, Any]:

@@ -80,6 +80,9 @@ class Elevation(models.Model):
     grant_claimed_until = models.DateTimeField(
         null=True, blank=True, help_text="A grant step is calling the provider until then (a revoke waits for it)."
     )
+    revoke_claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A revoke step is calling the provider until then (another sends nothing)."
+    )
 
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

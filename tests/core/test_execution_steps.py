@@ -193,6 +193,42 @@ class TestRevokeAndExpire:
         assert execution.revoke_step(active.pk) is None
         assert reload(active).state == State.REVOKED
 
+    def test_a_second_delivery_sends_nothing_while_the_first_is_calling(self, scripted, active, employee, monkeypatch):
+        """The sweep (or a redelivered message) drives a revoke whose step is calling right now."""
+        services.elevation_revoke(elevation=active, actor=employee)
+        revoke, revokes, second_delivery = scripted.ScriptedProvider.revoke, [], []
+
+        def revoke_while_a_second_delivery_runs(provider, reference):
+            revokes.append(reference)
+            if len(revokes) == 1:
+                second_delivery.append(execution.revoke_step(active.pk))
+            return revoke(provider, reference)
+
+        monkeypatch.setattr(scripted.ScriptedProvider, "revoke", revoke_while_a_second_delivery_runs)
+        assert execution.revoke_step(active.pk) is None
+        assert second_delivery == [None]
+        assert revokes == [active.provider_ref]
+        elevation = reload(active)
+        assert elevation.state == State.REVOKED and elevation.revoke_claimed_until is None
+
+    def test_a_restarted_revoke_worker_takes_back_revokes_a_killed_one_was_calling(
+        self, scripted, active, employee, monkeypatch
+    ):
+        services.elevation_revoke(elevation=active, actor=employee)
+        killed_mid_call = clock.now() + execution.revoke_lease()
+        Elevation.objects.filter(pk=active.pk).update(
+            revoke_claimed_until=killed_mid_call, next_attempt_at=killed_mid_call
+        )
+        assert execution.revoke_step(active.pk) is None  # the claim holds: nothing is sent...
+        assert not [call for call in scripted.CALLS if call[0] == "revoke"]
+        queued = []
+        monkeypatch.setattr(execution.queueing, "revoke", queued.append)
+
+        assert execution.resume_revokes() == 1  # ...until the restarted worker takes it back
+        assert queued == [active.pk]
+        assert execution.revoke_step(active.pk) is None
+        assert reload(active).state == State.REVOKED
+
     def test_revoked_while_granting_finds_and_revokes_what_was_granted(self, scripted, approved, employee):
         execution.grant_step(approved.pk)
         Elevation.objects.filter(pk=approved.pk).update(state=State.GRANTING, provider_ref="")
