@@ -342,6 +342,16 @@ class Drill:
             "expiry_lateness": _percentiles(lateness),
             "user_revoke_to_provider": _percentiles(revoke_to_provider),
             "user_revokes": len(self.revoked_at),
+            # What the revokes cost the vendor: hedged copies and any duplicate deliveries.
+            "revoke_calls_per_user_revoke": round(
+                sum(
+                    self.simulator.revoke_calls(rows[pk].provider_ref)
+                    for pk in self.revoked_at
+                    if pk in rows and rows[pk].provider_ref
+                )
+                / max(1, len(self.revoked_at)),
+                2,
+            ),
             "slow_user_revokes": slow_revokes,
             "calls": len(self.simulator.arrivals),
             "calls_inside_retry_after": self.simulator.calls_inside_retry_after(),
@@ -411,6 +421,7 @@ def show(results: dict) -> None:
         ("request -> active, s", figure("request_to_active")),
         ("expiry lateness, s", figure("expiry_lateness")),
         (f"user revoke -> provider, s ({results['user_revokes']} revokes)", figure("user_revoke_to_provider")),
+        ("revoke calls per user revoke", str(results["revoke_calls_per_user_revoke"])),
         ("calls / inside an open Retry-After", f"{results['calls']} / {results['calls_inside_retry_after']}"),
         ("settled after the faults stopped, s", str(results["settled_seconds_after_faults"])),
         ("end states", figure("states")),
@@ -463,6 +474,14 @@ def _recording_simulator():
                 else:
                     waves.append([at])
             return [*mine, "waves: " + " ".join(f"+{w[0] - since:.2f}({len(w)})" for w in waves)]
+
+        def revoke_calls(self, access_id: str) -> int:
+            with self.lock:
+                return sum(
+                    1
+                    for _a, _b, method, path, _s in self.answered
+                    if method == "POST" and f"/{access_id}/revoke" in path
+                )
 
         def revoke_access_request(self, request):
             response = super().revoke_access_request(request)

@@ -721,7 +721,9 @@ _revoke_copies = ThreadPoolExecutor(max_workers=32, thread_name_prefix="revoke-c
 
 
 def _hedged_revoke(provider, reference: str) -> bool | None:
-    """One revoke, sent as two copies at once; the first copy that succeeds decides.
+    """One revoke, sent as two copies at once; the first copy that succeeds decides. While the step
+    has time and a copy failed on the provider's trouble (a 429, a 5xx, no answer), the next round
+    sends two fresh copies, which wait for the connection's pause and go with its next wave.
 
     A revoke is admin nobody wants any more, and a provider's failures are mostly of one call: a
     429 or 5xx from one gateway node, an answer lost on the way back. A lost call costs a whole
@@ -730,27 +732,38 @@ def _hedged_revoke(provider, reference: str) -> bool | None:
     ends its grants itself (JumpCloud access requests) expiries make no call at all, so the
     copies are spent on people's revokes and on grants that should have ended and did not.
     """
-    got_through = threading.Event()  # the other copy then neither waits for a wave nor retries
-    copies = [
-        _revoke_copies.submit(contextvars.copy_context().run, _revoke_copy, provider, reference, got_through)
-        for _ in range(2)
-    ]
+    got_through = threading.Event()  # the other copy then is not sent, if it still waits to be
     failures: list[ProviderError] = []
-    for copy in as_completed(copies):
-        try:
-            result = copy.result()
-        except ProviderError as exc:
-            failures.append(exc)
-            continue
-        got_through.set()
-        return result
-    # Both failed. Raise the one most worth retrying soon: a refusal may be the other copy's success.
+    for _round in range(HEDGE_ROUNDS):
+        copies = [
+            _revoke_copies.submit(contextvars.copy_context().run, _revoke_copy, provider, reference, got_through)
+            for _ in range(2)
+        ]
+        round_failures = []
+        for copy in as_completed(copies):
+            try:
+                result = copy.result()
+            except ProviderError as exc:
+                round_failures.append(exc)
+                continue
+            got_through.set()
+            return result
+        failures += round_failures
+        provider_trouble = any(not (exc.permanent or exc.gated) for exc in round_failures)
+        if not (provider_trouble and gate.may_retry_in_place()):
+            break
+    # Raise the failure most worth retrying soon: a refusal may be the other copy's success.
     raise min(failures, key=lambda exc: (exc.permanent, not exc.gated))
+
+
+# Rounds of two copies one hedged revoke step may send (a round per wave of a rate-limited
+# connection); after them the step is retried like any failed revoke.
+HEDGE_ROUNDS = 3
 
 
 def _revoke_copy(provider, reference: str, got_through: threading.Event) -> bool | None:
     try:
-        with gate.unless(got_through):
+        with gate.hedged_copy(got_through):
             return provider.revoke(reference)
     finally:
         connections.close_all()  # this pool thread's own, if the gate opened one

@@ -50,8 +50,8 @@ _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("provid
 # A worker step's deadline (its lease): calls inside may wait for pauses and be retried in place,
 # but never past it.
 _step_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("provider_step_deadline", default=None)
-# Set once what the calls are for has been done another way (a hedged copy whose twin got through).
-_called_off: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("provider_calls_off", default=None)
+# Inside a hedged copy: set once another copy of the call got through.
+_hedge_done: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("provider_hedge", default=None)
 
 # A run of this many 5xx answers in a row pauses the connection (doubling up to the maximum).
 SERVER_ERROR_RUN = 3
@@ -116,18 +116,19 @@ def step(seconds: float) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def unless(done: threading.Event) -> Iterator[None]:
-    """Calls made inside are neither sent nor tried again once `done` is set; one already on the
-    wire is answered as usual. (A hedged revoke's copy, once its twin got through.)"""
-    token = _called_off.set(done)
+def hedged_copy(done: threading.Event) -> Iterator[None]:
+    """Calls made inside are one copy of a hedged call: tried once (the hedge sends fresh copies,
+    which wait for pauses like any call), and not sent at all once `done` is set (another copy got
+    through); one already on the wire is answered as usual."""
+    token = _hedge_done.set(done)
     try:
         yield
     finally:
-        _called_off.reset(token)
+        _hedge_done.reset(token)
 
 
-def called_off() -> bool:
-    done = _called_off.get()
+def _called_off() -> bool:
+    done = _hedge_done.get()
     return done is not None and done.is_set()
 
 
@@ -155,9 +156,10 @@ def read_timeout(configured: float) -> float:
 
 
 def may_retry_in_place() -> bool:
-    """A rate-limited call may be tried again in place: only inside a worker step with time left."""
+    """A rate-limited call may be tried again in place: only inside a worker step with time left,
+    and not as a hedged copy (the hedge sends fresh copies instead)."""
     left = remaining_time()
-    return remaining_budget() is None and left is not None and left > 1.0 and not called_off()
+    return remaining_budget() is None and left is not None and left > 1.0 and _hedge_done.get() is None
 
 
 def current_urgency() -> str:
@@ -365,7 +367,7 @@ def before_call(connection: Connection) -> str:
     ticket = uuid.uuid4().hex
     started = time.monotonic()
     while (wait := _must_wait(connection, ticket)) != 0:
-        if called_off():
+        if _called_off():
             raise Paused(0.0)
         if wait < 0:  # a wave is out: wait for its answers
             waited = time.monotonic() - started

@@ -129,9 +129,10 @@ def test_device_lifecycle_survives_429_5xx_and_timeouts_and_grants_once(
 
     with django_capture_on_commit_callbacks(execute=False):
         services.elevation_revoke(elevation=elevation, actor=employee, reason="done")
-    jumpcloud.add_fault(method="POST", path="/revoke$", close=True, times=2)  # both copies of it
+    jumpcloud.add_fault(method="POST", path="/revoke$", close=True, times=None)  # every copy of it
     assert execution.revoke_step(elevation.pk) is not None
     assert state_of(elevation) == State.REVOKING
+    jumpcloud.clear_faults()
     assert execution.revoke_step(elevation.pk) is None
     assert state_of(elevation) == State.REVOKED
     assert jumpcloud.access_request(elevation.provider_ref)["accessState"] == "revoked"
@@ -181,6 +182,24 @@ def test_a_persons_revoke_goes_out_twice_at_once_so_one_lost_call_does_not_delay
         assert len(jumpcloud.calls("POST", "/revoke$")) == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_when_both_copies_fail_the_next_wave_carries_two_fresh_ones(
+    jumpcloud, employee, active_hour, django_capture_on_commit_callbacks
+):
+    """One copy met a 429, the other a 500: two fresh copies wait out the pause and go together."""
+    elevation = active_hour
+    with django_capture_on_commit_callbacks(execute=False):
+        services.elevation_revoke(elevation=elevation, actor=employee, reason="done")
+    jumpcloud.add_fault(method="POST", path="/revoke$", status=429, retry_after="1", delay=0.05)
+    jumpcloud.add_fault(method="POST", path="/revoke$", status=500, delay=0.2)
+
+    assert execution.revoke_step(elevation.pk) is None
+    assert state_of(elevation) == State.REVOKED
+    wait_for(lambda: len(jumpcloud.calls("POST", "/revoke$")) == 4, 5, message="two copies in the second wave")
+    assert [status for _m, _p, status in jumpcloud.calls("POST", "/revoke$")][:2] == [429, 500]
+    assert jumpcloud.calls_inside_retry_after() == 0
+
+
 def test_device_grant_expires_at_jumpcloud_on_its_own_and_jumpcloud_confirms_it(jumpcloud, active_hour):
     elevation = active_hour
 
@@ -215,8 +234,10 @@ def test_a_grant_jumpcloud_failed_to_end_is_revoked_and_flagged_at_the_confirmat
     assert state_of(elevation) == State.EXPIRED
 
     clock.set_offset(timedelta(minutes=60, seconds=12))
-    jumpcloud.add_fault(method="POST", path="/revoke$", status=500, times=2)  # both copies of it
+    jumpcloud.add_fault(method="POST", path="/revoke$", status=500, times=None)  # every copy of it
     assert execution.confirm_end_step(elevation.pk) is not None  # retried, like every revoke
+    jumpcloud.clear_faults()
+    gate.forget_pauses()  # the pause after that run of 5xx is another test's subject
     assert execution.confirm_end_step(elevation.pk) is None
     assert jumpcloud.access_request(elevation.provider_ref)["accessState"] == "revoked"
     elevation.refresh_from_db()
