@@ -8,8 +8,9 @@ keeps a reserve that only revokes may spend: when the budget is short, revokes g
 
 Callers say how urgent their calls are (`urgency("revoke")` around a revoke or expiry step) and,
 in a web request, how long they may take at most (`budget(2.0)`): a person never waits on a
-paused or slow provider. Redis being down opens the gate (the database keeps correctness; only
-politeness towards the vendor is lost), and is logged.
+paused or slow provider. Redis being down keeps the pauses (this process's memory,
+then the database) and is logged; processes can no longer share waves, so on a connection
+rate-limited lately only revokes go (each process in waves of its own), the rest wait for Redis.
 
 Once a connection has been rate-limited (for a minute after its last 429) its calls go out in
 waves: a wave opens with the first call and takes those that come within a moment
@@ -311,12 +312,38 @@ def _must_wait(connection: Connection, ticket: str) -> float:
     try:
         admitted = _take_token(connection) or _join_wave(connection, ticket)
     except redis.RedisError as exc:
-        log.warning("provider gate: Redis unavailable; no request budget, waves kept per process (%s)", exc)
+        _warn_redis_down(exc)
+        if current_urgency() != REVOKE and _rate_limited_lately(connection):
+            # Without Redis, processes cannot share waves: on a connection rate-limited lately only
+            # revokes go (each revoke worker in waves of its own), the rest wait for Redis.
+            return REDIS_DOWN_RECHECK
         return _join_local_wave(connection, ticket)
     if connection.key in _local_out:
         with _local_lock:  # Redis is back: the next outage starts its local waves afresh
             _local_out.pop(connection.key, None)
     return admitted
+
+
+# While Redis is away, a call other than a revoke on a connection rate-limited lately looks again
+# this much later (a web request gives up at once: the grant step runs its checks later).
+REDIS_DOWN_RECHECK = 0.5
+_redis_down_warned = 0.0
+
+
+def _warn_redis_down(exc: Exception) -> None:
+    global _redis_down_warned
+    if time.monotonic() - _redis_down_warned > 10:  # every call would say it: once in 10 s
+        _redis_down_warned = time.monotonic()
+        log.warning(
+            "provider gate: Redis unavailable; no request budget, only revokes on rate-limited connections (%s)", exc
+        )
+
+
+def _rate_limited_lately(connection: Connection) -> bool:
+    """Rate-limited within CAREFUL_SECONDS, as this process saw it or as the database keeps it."""
+    if _local_careful.get(connection.key, 0.0) > time.monotonic():
+        return True
+    return _durable_pause(connection) > _now_ms() - CAREFUL_SECONDS * 1000
 
 
 # While Redis is away, this process keeps the waves of the connections it saw rate-limited itself

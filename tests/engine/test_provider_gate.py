@@ -1,5 +1,6 @@
 """One back-off per connection, shared by every worker process (providers/gate.py)."""
 
+import contextvars
 import os
 import subprocess
 import sys
@@ -224,7 +225,7 @@ def _second_call_beside_a_slow_429(echo, meanwhile=lambda: None) -> tuple[float,
             base.send(client, "POST", "/grant", "grant")
         connection.close()
 
-    slow = threading.Thread(target=slow_call)
+    slow = threading.Thread(target=contextvars.copy_context().run, args=(slow_call,))  # the caller's urgency
     slow.start()
     wait_for(lambda: len(echo.arrivals) == 2)
     # Past the moment in which a call still joins the slow call's wave (it would go beside it by design).
@@ -244,10 +245,38 @@ def test_after_redis_loses_the_gate_a_call_still_waits_for_the_wave_that_was_out
     assert arrived >= window_end, "the call after the flush waited out the wave and its 429"
 
 
-def test_without_redis_a_process_still_sends_in_waves_on_a_rate_limited_connection(echo, monkeypatch, transactional_db):
+def test_without_redis_a_process_still_sends_revokes_in_waves_on_a_rate_limited_connection(
+    echo, monkeypatch, transactional_db
+):
     """Redis down: the threads of one process keep their own waves, so a call does not go beside
     one whose 429 is still on the way."""
     unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     monkeypatch.setattr(gate, "coordination_redis", lambda: unreachable)
-    arrived, window_end = _second_call_beside_a_slow_429(echo)
+    with gate.urgency(gate.REVOKE):
+        arrived, window_end = _second_call_beside_a_slow_429(echo)
     assert arrived >= window_end, "the second call waited for the wave and its 429"
+
+
+def test_without_redis_only_revokes_go_on_a_connection_rate_limited_lately(echo, monkeypatch, transactional_db):
+    """Processes cannot share waves without Redis: another process's grant could go beside this
+    one's revoke as its 429 comes back. So grants and checks wait for Redis, and the form does not
+    wait at all, on a connection rate-limited in the last minute (the database says which)."""
+    client = base.http_client(echo.base_url, {"x-api-key": "k1"})
+    echo.add_fault(method="POST", path="/grant", status=429, retry_after="0.2", times=1)
+    with pytest.raises(base.ProviderError):
+        base.send(client, "POST", "/grant", "grant")
+    time.sleep(0.3)  # the pause has passed
+    unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setattr(gate, "coordination_redis", lambda: unreachable)
+    gate.forget_pauses()  # another process: it knows what the database keeps, and nothing else
+
+    with gate.budget(2.0), pytest.raises(base.ProviderError) as form:
+        base.send(client, "POST", "/grant", "look the user up")
+    with gate.step(3.0), pytest.raises(base.ProviderError) as grant:
+        base.send(client, "POST", "/grant", "grant")
+    assert form.value.gated and grant.value.gated and len(echo.arrivals) == 1
+    with gate.urgency(gate.REVOKE), gate.step(3.0):
+        assert base.send(client, "POST", "/grant", "revoke").status_code == 201
+
+    other = base.http_client(echo.base_url, {"x-api-key": "k2"})  # never rate-limited
+    assert base.send(other, "POST", "/grant", "grant").status_code == 201
