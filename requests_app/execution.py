@@ -288,15 +288,15 @@ def _activate(elevation: Elevation, provider_expires_at) -> None:
         grant_claimed_until=None,
     )
     counters.observe("grant_seconds", (activated - max(elevation.starts_at, elevation.created_at)).total_seconds())
-    transaction.on_commit(lambda: queueing.schedule_expiry(elevation), robust=True)
+    queueing.after_commit(queueing.schedule_expiry, elevation)
     if provider_expires_at and provider_expires_at != elevation.expires_at:
-        transaction.on_commit(lambda: queueing.sync_expiry(elevation.pk), robust=True)
+        queueing.after_commit(queueing.sync_expiry, elevation.pk)
 
 
 def _grant_failed(elevation: Elevation, exc: ProviderError) -> float | None:
     # A 429, a paused connection or a failed confirmation poll says nothing about this grant:
     # only real failures of the grant use up its attempts.
-    counts = not (exc.gated or isinstance(exc, _Polling) or exc.status_code == 429)
+    counts = not (exc.rate_limited or isinstance(exc, _Polling))
     attempts = elevation.attempts + int(counts)
     if exc.may_have_applied:
         _mark_possibly_granted(elevation)
@@ -339,7 +339,7 @@ def _give_up(elevation: Elevation, why: str, **fields: Any) -> float | None:
                 grant_claimed_until=None,
                 attempts=0,
             )
-            transaction.on_commit(lambda: queueing.revoke(elevation.pk), robust=True)
+            queueing.after_commit(queueing.revoke, elevation.pk)
     except StaleTransition:
         _after_late_answer(elevation)  # revoked meanwhile: that revoke finds what was made
     return None
@@ -559,7 +559,7 @@ def confirm_end_step(elevation_id: int) -> float | None:
         except NotFound:
             status = None
         except ProviderError as exc:
-            waited = exc.gated or exc.status_code == 429  # the connection's turn, not this row's fault
+            waited = exc.rate_limited
             attempts = elevation.attempts + int(not waited)
             delay = (exc.retry_after or 1.0) if waited else min(REVOKE_RETRY_MAX, 2.0**attempts)
             Elevation.objects.filter(pk=elevation.pk, next_attempt_at__isnull=False).update(
@@ -857,7 +857,7 @@ def sync_expiry_step(elevation_id: int) -> float | None:
                 before={"provider_expires_at": before.isoformat() if before else None},
                 after={"provider_expires_at": held.isoformat()},
             )
-            transaction.on_commit(lambda: queueing.schedule_expiry(elevation), robust=True)
+            queueing.after_commit(queueing.schedule_expiry, elevation)
     return None
 
 

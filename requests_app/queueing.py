@@ -7,14 +7,40 @@ same task objects, so eager mode and tests that watch `.delay` behave as before)
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
+from django.db import transaction
+from kombu.exceptions import OperationalError
 
 from portal.celery import app
 from requests_app.clock import now
+
+log = logging.getLogger(__name__)
+
+
+def after_commit(queue_step: Callable[..., None], *args) -> None:
+    """Queue a step once the caller's transaction commits. A broker that is unreachable then is
+    said in one line, not a traceback: the change has committed, the row says when it is due,
+    and the sweep drives it once the broker is back."""
+
+    def send() -> None:
+        try:
+            queue_step(*args)
+        except OperationalError as exc:
+            what = ", ".join(map(str, args))
+            log.warning(
+                "could not queue %s of %s: the broker is unreachable (%s); the sweep will",
+                queue_step.__name__,
+                what,
+                exc,
+            )
+
+    transaction.on_commit(send, robust=True)
 
 
 def _task(name: str):

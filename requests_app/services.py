@@ -182,7 +182,7 @@ def route(elevation: Elevation, rules, needs_approval: bool, actor: User) -> Non
 def enqueue_grant(elevation: Elevation) -> None:
     """Fast path: queue the grant after commit (the sweep catches anything this misses)."""
     if elevation.starts_at <= now():
-        transaction.on_commit(lambda: queueing.grant(elevation.pk), robust=True)
+        queueing.after_commit(queueing.grant, elevation.pk)
 
 
 def _live_elevation(beneficiary: User, device: Device) -> Elevation | None:
@@ -259,7 +259,7 @@ def _extend_once(elevation: Elevation, actor: User, minutes: int, reason: str) -
         **({"next_attempt_at": now()} if elevation.state == State.ACTIVE else {}),
     )
     if elevation.state == State.ACTIVE:
-        transaction.on_commit(lambda: queueing.sync_expiry(elevation.pk), robust=True)
+        queueing.after_commit(queueing.sync_expiry, elevation.pk)
 
 
 def elevation_revoke(*, elevation: Elevation, actor: User, reason: str = "") -> Elevation:
@@ -290,7 +290,7 @@ def _revoke_once(elevation: Elevation, actor: User, reason: str) -> Elevation:
                 next_attempt_at=now(),
                 attempts=0,
             )
-            transaction.on_commit(lambda: queueing.revoke(elevation.pk), robust=True)
+            queueing.after_commit(queueing.revoke, elevation.pk)
         return elevation
     if elevation.state == State.REVOKING:
         return elevation  # already on its way out

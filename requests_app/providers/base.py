@@ -56,6 +56,12 @@ class ProviderError(Exception):
         # does not use up the elevation's attempts.
         self.gated = gated
 
+    @property
+    def rate_limited(self) -> bool:
+        """Paused, or answered 429: the connection's turn, not the elevation's fault (nothing was
+        done at the provider, and the call goes again when the pause is over)."""
+        return self.gated or self.status_code == 429
+
 
 class NotFound(ProviderError):
     """The provider has no such object (for revoke: it is already gone, which counts as done)."""

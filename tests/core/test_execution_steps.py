@@ -229,6 +229,26 @@ class TestRevokeAndExpire:
         assert execution.revoke_step(active.pk) is None
         assert reload(active).state == State.REVOKED
 
+    def test_a_revoke_asked_while_the_broker_is_down_is_logged_in_a_line_and_left_to_the_sweep(
+        self, scripted, active, employee, monkeypatch, caplog, django_capture_on_commit_callbacks
+    ):
+        from kombu.exceptions import OperationalError
+
+        from portal.celery import app
+
+        def broker_down(*args, **kwargs):
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        monkeypatch.setattr(app.tasks["requests_app.revoke"], "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.elevation_revoke(elevation=active, actor=employee)
+
+        assert reload(active).state == State.REVOKING
+        assert active.pk in execution.due_work(clock.now())["revoke"]
+        (record,) = [r for r in caplog.records if r.name == "requests_app.queueing"]
+        assert record.levelname == "WARNING" and record.exc_info is None
+        assert "could not queue revoke of" in record.getMessage() and "Connection refused" in record.getMessage()
+
     def test_revoked_while_granting_finds_and_revokes_what_was_granted(self, scripted, approved, employee):
         execution.grant_step(approved.pk)
         Elevation.objects.filter(pk=approved.pk).update(state=State.GRANTING, provider_ref="")
