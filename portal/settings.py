@@ -219,6 +219,9 @@ ELEVATE_REVOKE_CALL_TIMEOUT_SECONDS = env_int("ELEVATE_REVOKE_CALL_TIMEOUT_SECON
 # backlog grow to p99 10.6 s, 64 held it at 0.8 s). Only the demo provider's calls use a database
 # connection each.
 ELEVATE_REVOKE_CALLS_AT_ONCE = env_int("ELEVATE_REVOKE_CALLS_AT_ONCE", 64)
+# A person's revoke goes out as two copies at once where the provider's revoke is one idempotent
+# call (JumpCloud access requests): one lost call then costs nothing. Off: one call, retried.
+ELEVATE_HEDGE_REVOKES = env_bool("ELEVATE_HEDGE_REVOKES", True)
 ELEVATE_GRANT_MAX_ATTEMPTS = env_int("ELEVATE_GRANT_MAX_ATTEMPTS", 6)
 ELEVATE_REVOKE_ALERT_ATTEMPTS = env_int("ELEVATE_REVOKE_ALERT_ATTEMPTS", 3)
 ELEVATE_RETRY_BASE_SECONDS = env_int("ELEVATE_RETRY_BASE_SECONDS", 5)

@@ -712,8 +712,11 @@ def _revoke_at_provider(elevation: Elevation) -> bool:
 
 
 def _revoke_reference(provider, reference: str) -> bool | None:
-    """The provider's revoke, hedged where it is one idempotent call (`Provider.hedge_revokes`)."""
-    return _hedged_revoke(provider, reference) if provider.hedge_revokes else provider.revoke(reference)
+    """The provider's revoke, hedged where it is one idempotent call (`Provider.hedge_revokes`) and
+    the operator has not switched hedging off (ELEVATE_HEDGE_REVOKES: a tight call budget)."""
+    if provider.hedge_revokes and settings.ELEVATE_HEDGE_REVOKES:
+        return _hedged_revoke(provider, reference)
+    return provider.revoke(reference)
 
 
 # Copies of hedged revokes in flight at once, per worker process (two per revoke).

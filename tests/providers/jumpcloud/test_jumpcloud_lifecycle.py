@@ -200,6 +200,22 @@ def test_when_both_copies_fail_the_next_wave_carries_two_fresh_ones(
     assert jumpcloud.calls_inside_retry_after() == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_operator_on_a_tight_call_budget_switches_hedging_off(
+    jumpcloud, employee, active_hour, django_capture_on_commit_callbacks, settings
+):
+    """ELEVATE_HEDGE_REVOKES=false: a person's revoke is one call, not two copies."""
+    settings.ELEVATE_HEDGE_REVOKES = False
+    elevation = active_hour
+    with django_capture_on_commit_callbacks(execute=False):
+        services.elevation_revoke(elevation=elevation, actor=employee, reason="done")
+
+    assert execution.revoke_step(elevation.pk) is None
+    assert state_of(elevation) == State.REVOKED
+    time.sleep(0.3)  # a second copy, were there one, would be on its way by now
+    assert len(jumpcloud.calls("POST", "/revoke$")) == 1
+
+
 def test_device_grant_expires_at_jumpcloud_on_its_own_and_jumpcloud_confirms_it(jumpcloud, active_hour):
     elevation = active_hour
 
